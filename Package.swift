@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// arf: robust finetuning of CLIP-style models, as a daemon (arfd), a client (arf) and a
+// benchmark (arf-bench). One target per layer; C libraries come in through small
+// system-library shims so that nothing outside the toolchain and Debian's packages is needed.
+import PackageDescription
+
+/// Numeric targets are compiled without bounds checks in release builds: their loops index
+/// raw buffers whose sizes are checked once, at the edges.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "arf",
+    products: [
+        .executable(name: "arf", targets: ["arf"]),
+        .executable(name: "arf-bench", targets: ["arf-bench"]),
+    ],
+    targets: [
+        // C libraries.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(
+            name: "CImageCodec", path: "Sources/CImageCodec",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+
+        // Layers, bottom up.
+        .target(name: "ArfSupport", path: "Sources/ArfSupport"),
+        .target(
+            name: "ArfTensor", dependencies: ["CBLAS", "ArfSupport"], path: "Sources/ArfTensor",
+            swiftSettings: fast),
+        .target(
+            name: "ArfImage", dependencies: ["CImageCodec"], path: "Sources/ArfImage",
+            swiftSettings: fast),
+        .target(
+            name: "ArfCLIP", dependencies: ["ArfTensor", "ArfImage", "ArfSupport"],
+            path: "Sources/ArfCLIP", swiftSettings: fast),
+
+        // Programs.
+        .executableTarget(name: "arf", dependencies: ["ArfCLIP"], path: "Sources/arf"),
+        .executableTarget(
+            name: "arf-bench", dependencies: ["ArfCLIP", "CBLAS"], path: "Sources/arf-bench",
+            swiftSettings: fast),
+
+        // Tests mirror the targets.
+        .testTarget(name: "ArfTensorTests", dependencies: ["ArfTensor"]),
+        .testTarget(name: "ArfImageTests", dependencies: ["ArfImage"]),
+        .testTarget(name: "ArfCLIPTests", dependencies: ["ArfCLIP"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,79 @@
+// The MLP activations CLIP checkpoints use, forward and backward side by side: quick_gelu
+// (x * sigmoid(1.702 x), OpenAI's original) and the exact, erf-based gelu. Backward passes
+// take the pre-activation input, so the activation output need not be kept for them.
+import Foundation
+
+/// The activation function named by a checkpoint's `hidden_act`.
+public enum Activation: String, Sendable, Codable {
+    case quickGelu = "quick_gelu"
+    case gelu = "gelu"
+
+    /// y = act(x) over `count` elements.
+    public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .quickGelu:
+            parallelChunks(count, minimumPerChunk: 16384) { range in
+                for i in range {
+                    let v = x[i]
+                    y[i] = v / (1 + fastExp(-1.702 * v))
+                }
+            }
+        case .gelu:
+            parallelChunks(count, minimumPerChunk: 16384) { range in
+                for i in range {
+                    let v = x[i]
+                    y[i] = 0.5 * v * (1 + erf(v * 0.70710678118654752))
+                }
+            }
+        }
+    }
+
+    /// dx = dy * act'(x) over `count` elements.
+    public func backward(
+        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        switch self {
+        case .quickGelu:
+            parallelChunks(count, minimumPerChunk: 16384) { range in
+                for i in range {
+                    let v = x[i]
+                    let s = 1 / (1 + fastExp(-1.702 * v))
+                    dx[i] = dy[i] * (s + 1.702 * v * s * (1 - s))
+                }
+            }
+        case .gelu:
+            parallelChunks(count, minimumPerChunk: 16384) { range in
+                for i in range {
+                    let v = x[i]
+                    let cdf = 0.5 * (1 + erf(v * 0.70710678118654752))
+                    let pdf = exp(-0.5 * v * v) * 0.39894228040143268
+                    dx[i] = dy[i] * (cdf + v * pdf)
+                }
+            }
+        }
+    }
+}
+
+/// e^x for float32, within about two ulp of the correctly rounded value for |x| < 87, and a
+/// plain function of arithmetic so that loops calling it can be vectorised. Below -87 it
+/// returns 0 and above 88 infinity, as expf does up to rounding.
+@inline(__always)
+public func fastExp(_ x: Float) -> Float {
+    // Range reduction: x = k ln2 + r with |r| <= ln2/2, ln2 split in two for exactness.
+    let clamped = Swift.min(Swift.max(x, -87.3), 88.7)
+    let k = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+    let r = clamped - k * 0.693359375 + k * 2.12194440e-4
+    // A degree-6 Taylor polynomial in Horner form is accurate to 1e-7 on that interval.
+    var p: Float = 1.0 / 720
+    p = p * r + 1.0 / 120
+    p = p * r + 1.0 / 24
+    p = p * r + 1.0 / 6
+    p = p * r + 0.5
+    p = p * r + 1
+    p = p * r + 1
+    // Scale by 2^k through the exponent bits.
+    let scale = Float(bitPattern: UInt32(bitPattern: Int32(k) + 127) << 23)
+    let value = p * scale
+    return x < -87.3 ? 0 : value
+}

@@ -1,0 +1,66 @@
+// The two ways work is spread over cores: OpenBLAS's own threads for matrix products, and
+// `parallelChunks` for the element-wise kernels, both sized by `Compute.threads`. Every
+// matrix product in the project goes through `gemm`, a thin row-major wrapper of
+// cblas_sgemm, so that leading dimensions are spelled out at each call.
+import CBLAS
+import Dispatch
+
+/// Process-wide settings for numeric work.
+public enum Compute {
+    nonisolated(unsafe) private static var threadCount = 1
+
+    /// The number of threads OpenBLAS and the element-wise kernels use.
+    public static var threads: Int {
+        get { threadCount }
+        set {
+            threadCount = Swift.max(1, newValue)
+            openblas_set_num_threads(Int32(threadCount))
+        }
+    }
+
+    /// Sets OpenBLAS's thread count alone, leaving `threads` as it is; for callers that run
+    /// their own threads around many small products.
+    public static func setBLASThreads(_ count: Int) {
+        openblas_set_num_threads(Int32(Swift.max(1, count)))
+    }
+
+    /// OpenBLAS's description of its build (architecture, threading, core).
+    public static var blasConfiguration: String { String(cString: openblas_get_config()) }
+}
+
+/// Runs `body` over `count` items split into at most `Compute.threads` contiguous ranges,
+/// in parallel when the work is large enough to pay for the hand-off.
+@inline(__always)
+public func parallelChunks(
+    _ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void
+) {
+    let chunks = Swift.min(Compute.threads, Swift.max(1, count / Swift.max(1, minimumPerChunk)))
+    if chunks <= 1 {
+        body(0..<count)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        let start = count * chunk / chunks
+        let end = count * (chunk + 1) / chunks
+        body(start..<end)
+    }
+}
+
+/// C = alpha * op(A) * op(B) + beta * C for row-major matrices, where op(A) is M x K and
+/// op(B) is K x N; `transA`/`transB` say whether A or B is stored transposed.
+@inline(__always)
+public func gemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        // BLAS leaves C untouched for an empty product only when beta is one.
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+        return
+    }
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
