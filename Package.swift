@@ -17,6 +17,7 @@ let package = Package(
     targets: [
         // C libraries.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB"),
         .target(
             name: "CImageCodec", path: "Sources/CImageCodec",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
@@ -29,6 +30,7 @@ let package = Package(
         .target(
             name: "ArfImage", dependencies: ["CImageCodec"], path: "Sources/ArfImage",
             swiftSettings: fast),
+        .target(name: "ArfStore", dependencies: ["CLMDB", "ArfSupport"], path: "Sources/ArfStore"),
         .target(
             name: "ArfCLIP", dependencies: ["ArfTensor", "ArfImage", "ArfSupport"],
             path: "Sources/ArfCLIP", swiftSettings: fast),
@@ -39,10 +41,15 @@ let package = Package(
             name: "arf-bench", dependencies: ["ArfCLIP", "CBLAS"], path: "Sources/arf-bench",
             swiftSettings: fast),
 
+        .executableTarget(
+            name: "arf-store-crash-writer", dependencies: ["ArfStore"],
+            path: "Sources/arf-store-crash-writer"),
+
         // Tests mirror the targets.
         .testTarget(name: "ArfTensorTests", dependencies: ["ArfTensor"]),
         .testTarget(name: "ArfImageTests", dependencies: ["ArfImage"]),
         .testTarget(name: "ArfCLIPTests", dependencies: ["ArfCLIP"]),
+        .testTarget(name: "ArfStoreTests", dependencies: ["ArfStore", "ArfSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -63,15 +63,15 @@ public final class CLIPModel {
                     name: p.name, expected: p.shape, found: entry.shape, file: file.path)
             }
         }
-        for p in parameters { p.value.copy(from: try file.tensor(p.name)) }
+        // Every tensor is read before any is copied, so a failure changes nothing.
+        let loaded = try parameters.map { try file.tensor($0.name) }
+        for (p, value) in zip(parameters, loaded) { p.value.copy(from: value) }
     }
 
     /// Writes config.json and model.safetensors so that transformers loads them unchanged.
     public func save(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(JSONValue.object(config.json))
+        try Data((JSONValue.object(config.json).serialized() + "\n").utf8)
             .write(to: directory.appendingPathComponent("config.json"), options: .atomic)
         try SafeTensorsFile.write(
             parameters.map { ($0.name, $0.value) },

@@ -77,7 +77,7 @@ public struct CLIPConfig: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CLIPError.missingFile(path: url.path)
         }
-        guard case .object(let root)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+        guard case .object(let root)? = try? JSONValue(parsing: data) else {
             throw CLIPError.badConfig(path: url.path, reason: "not a JSON object")
         }
         try self.init(json: root, path: url.path)

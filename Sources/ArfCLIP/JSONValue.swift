@@ -1,45 +1,86 @@
-// A JSON value that decodes anything and encodes it back unchanged, for config files whose
-// fields arf only partly understands but must preserve.
+// A JSON value that keeps what Python's json module distinguishes: integers apart from
+// floating-point numbers (`1` is not `1.0`). Hugging Face configs are validated by type, so a
+// config.json that arf reads and writes back must keep `1.0` a float. Foundation's
+// JSONEncoder writes 1.0 as 1, so writing is done here, by hand, with sorted keys.
 import Foundation
 
 /// Any JSON value.
-public enum JSONValue: Codable, Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
+    case integer(Int64)
     case number(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
+    /// Parses JSON text.
+    public init(parsing data: Data) throws {
+        self.init(any: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+    }
+
+    init(any: Any) {
+        switch any {
+        case is NSNull:
             self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? c.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? c.decode(String.self) {
+        case let s as String:
             self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
+        case let a as [Any]:
+            self = .array(a.map(JSONValue.init(any:)))
+        case let o as [String: Any]:
+            self = .object(o.mapValues(JSONValue.init(any:)))
+        case let n as NSNumber:
+            // The number's storage type tells how the text spelled it.
+            switch UInt8(bitPattern: n.objCType.pointee) {
+            case UInt8(ascii: "c"), UInt8(ascii: "B"): self = .bool(n.boolValue)
+            case UInt8(ascii: "d"), UInt8(ascii: "f"): self = .number(n.doubleValue)
+            default: self = .integer(n.int64Value)
+            }
+        default:
+            self = .null
         }
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
+    /// JSON text with sorted keys, indented by two spaces, floats always with a fraction or
+    /// an exponent as Python prints them.
+    public func serialized(indent: Int = 0) -> String {
+        let pad = String(repeating: " ", count: indent + 2)
+        let close = String(repeating: " ", count: indent)
         switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .number(let n):
-            // Integers print without a fraction, as Python writes them.
-            if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .integer(let i): return "\(i)"
+        case .number(let d):
+            guard d.isFinite else { return d.isNaN ? "NaN" : (d > 0 ? "Infinity" : "-Infinity") }
+            let text = "\(d)"
+            return text.contains(where: { $0 == "." || $0 == "e" }) ? text : text + ".0"
+        case .string(let s): return Self.quote(s)
+        case .array(let a):
+            if a.isEmpty { return "[]" }
+            return "[\n" + a.map { pad + $0.serialized(indent: indent + 2) }.joined(separator: ",\n")
+                + "\n\(close)]"
+        case .object(let o):
+            if o.isEmpty { return "{}" }
+            return "{\n" + o.keys.sorted().map {
+                pad + Self.quote($0) + ": " + o[$0]!.serialized(indent: indent + 2)
+            }.joined(separator: ",\n") + "\n\(close)}"
         }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     public var objectValue: [String: JSONValue]? {
@@ -51,11 +92,17 @@ public enum JSONValue: Codable, Sendable, Equatable {
         return nil
     }
     public var doubleValue: Double? {
-        if case .number(let n) = self { return n }
-        return nil
+        switch self {
+        case .number(let d): d
+        case .integer(let i): Double(i)
+        default: nil
+        }
     }
     public var intValue: Int? {
-        if case .number(let n) = self, n == n.rounded() { return Int(n) }
-        return nil
+        switch self {
+        case .integer(let i): Int(i)
+        case .number(let d) where d == d.rounded() && abs(d) < 1e15: Int(d)
+        default: nil
+        }
     }
 }

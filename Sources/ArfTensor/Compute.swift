@@ -4,6 +4,7 @@
 // cblas_sgemm, so that leading dimensions are spelled out at each call.
 import CBLAS
 import Dispatch
+import Foundation
 
 /// Process-wide settings for numeric work.
 public enum Compute {
@@ -55,6 +56,10 @@ public func gemm(
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     guard m > 0, n > 0 else { return }
+    if GemmRecorder.isRecording {
+        GemmRecorder.record(GemmShape(transA: transA, transB: transB, m: m, n: n, k: k,
+                                      lda: lda, ldb: ldb, ldc: ldc))
+    }
     if k == 0 {
         // BLAS leaves C untouched for an empty product only when beta is one.
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
@@ -63,4 +68,34 @@ public func gemm(
     cblas_sgemm(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// The shape of one matrix product, as recorded for the benchmark's sgemm ceiling.
+public struct GemmShape: Hashable, Sendable {
+    public var transA: Bool, transB: Bool
+    public var m: Int, n: Int, k: Int
+    public var lda: Int, ldb: Int, ldc: Int
+
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+}
+
+/// Collects the shapes of all products made while recording, so that a benchmark can time
+/// the same products alone and tell how close a whole pass comes to pure sgemm.
+public enum GemmRecorder {
+    nonisolated(unsafe) public private(set) static var isRecording = false
+    nonisolated(unsafe) private static var shapes: [GemmShape] = []
+    private static let lock = NSLock()
+
+    public static func start() {
+        lock.withLock { shapes = [] }
+        isRecording = true
+    }
+
+    /// Stops recording and returns the shapes in call order.
+    public static func stop() -> [GemmShape] {
+        isRecording = false
+        return lock.withLock { shapes }
+    }
+
+    static func record(_ shape: GemmShape) { lock.withLock { shapes.append(shape) } }
 }

@@ -82,6 +82,25 @@ public struct SafeTensorsFile {
             else {
                 throw SafeTensorsError.malformedHeader(path: path, reason: "bad entry for \(name)")
             }
+            // Extents come from the file: each must be non-negative and their product must
+            // not overflow before it is compared with the byte range.
+            var elements = 1
+            for extent in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+                guard extent >= 0, !overflow else {
+                    throw SafeTensorsError.malformedHeader(
+                        path: path, reason: "tensor \(name) has an invalid shape \(shape)")
+                }
+                elements = product
+            }
+            // A dtype arf does not read is only refused when that tensor is asked for.
+            let width = Self.byteWidth(dtype) ?? 0
+            let (size, sizeOverflow) = elements.multipliedReportingOverflow(by: width)
+            if width > 0, sizeOverflow || offsets[1] - offsets[0] != size {
+                throw SafeTensorsError.malformedHeader(
+                    path: path, reason: "tensor \(name) \(dtype) \(shape) does not fill bytes "
+                        + "\(offsets[0])..<\(offsets[1])")
+            }
             let dataSize = bytes.count - dataStart
             guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize else {
                 throw SafeTensorsError.outOfBounds(
