@@ -22,6 +22,10 @@ let package = Package(
             name: "CImageCodec", path: "Sources/CImageCodec",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
+        .target(
+            name: "ArfProto", path: "Sources/ArfProto",
+            linkerSettings: [.linkedLibrary("protobuf-c")]),
+
         // Layers, bottom up.
         .target(name: "ArfSupport", path: "Sources/ArfSupport"),
         .target(
@@ -30,6 +34,7 @@ let package = Package(
         .target(
             name: "ArfImage", dependencies: ["CImageCodec"], path: "Sources/ArfImage",
             swiftSettings: fast),
+        .target(name: "ArfWire", dependencies: ["ArfProto", "ArfSupport"], path: "Sources/ArfWire"),
         .target(name: "ArfStore", dependencies: ["CLMDB", "ArfSupport"], path: "Sources/ArfStore"),
         .target(
             name: "ArfCLIP", dependencies: ["ArfTensor", "ArfImage", "ArfSupport"],
@@ -47,8 +52,9 @@ let package = Package(
 
         // Tests mirror the targets.
         .testTarget(name: "ArfTensorTests", dependencies: ["ArfTensor"]),
-        .testTarget(name: "ArfImageTests", dependencies: ["ArfImage"]),
+        .testTarget(name: "ArfImageTests", dependencies: ["ArfImage", "ArfTensor"]),
         .testTarget(name: "ArfCLIPTests", dependencies: ["ArfCLIP"]),
+        .testTarget(name: "ArfWireTests", dependencies: ["ArfWire"]),
         .testTarget(name: "ArfStoreTests", dependencies: ["ArfStore", "ArfSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -62,7 +62,9 @@ public enum Activation: String, Sendable, Codable {
 public func fastExp(_ x: Float) -> Float {
     // Range reduction: x = k ln2 + r with |r| <= ln2/2, ln2 split in two for exactness.
     let clamped = Swift.min(Swift.max(x, -87.3), 88.7)
-    let k = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a libm call,
+    // which keeps the loop vectorisable.
+    let k = (clamped * 1.44269504088896341 + 12_582_912) - 12_582_912
     let r = clamped - k * 0.693359375 + k * 2.12194440e-4
     // A degree-6 Taylor polynomial in Horner form is accurate to 1e-7 on that interval.
     var p: Float = 1.0 / 720

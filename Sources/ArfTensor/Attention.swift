@@ -37,7 +37,7 @@ public enum Attention {
         probs: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, shape: AttentionShape
     ) {
         let (l, d, e) = (shape.tokens, shape.width, shape.headWidth)
-        forEachHead(shape) { b, h, _ in
+        forEachHead(shape, workers: Compute.threads) { b, h, _ in
             let offset = b * l * d + h * e
             let p = probs + (b * shape.heads + h) * l * l
 
@@ -56,10 +56,12 @@ public enum Attention {
         dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, shape: AttentionShape
     ) {
         let (l, d, e) = (shape.tokens, shape.width, shape.headWidth)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Compute.threads * l * l)
+        // The worker count is read once: it sizes the scratch and spreads the work.
+        let workers = Compute.threads
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * l * l)
         defer { scratch.deallocate() }
 
-        forEachHead(shape) { b, h, worker in
+        forEachHead(shape, workers: workers) { b, h, worker in
             let offset = b * l * d + h * e
             let p = probs + (b * shape.heads + h) * l * l
             let dp = scratch + worker * l * l
@@ -91,16 +93,17 @@ public enum Attention {
     /// Runs `body(sequence, head, worker)` for every pair, spread over the compute threads
     /// with OpenBLAS held to one thread meanwhile: the per-head products are too small for
     /// BLAS to split well, and two levels of threads would oversubscribe the cores.
-    static func forEachHead(_ shape: AttentionShape, _ body: (Int, Int, Int) -> Void) {
+    static func forEachHead(
+        _ shape: AttentionShape, workers threads: Int, _ body: (Int, Int, Int) -> Void
+    ) {
         let pairs = shape.sequences * shape.heads
-        let workers = Swift.min(Compute.threads, pairs)
+        let workers = Swift.min(threads, pairs)
         if workers <= 1 {
             for pair in 0..<pairs { body(pair / shape.heads, pair % shape.heads, 0) }
             return
         }
-        let saved = Compute.threads
         Compute.setBLASThreads(1)
-        defer { Compute.setBLASThreads(saved) }
+        defer { Compute.setBLASThreads(threads) }
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var pair = worker
             while pair < pairs {

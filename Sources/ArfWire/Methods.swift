@@ -1,0 +1,89 @@
+// The one table of arf.v1 methods: each has a name ("arf.v1.Models/Load"), a numeric id that
+// goes in frame headers, a kind (unary or server stream) and its message types. Adding a method
+// is one line here plus its messages; ids are never reused, so an old client talking to a new
+// daemon gets "unknown method" rather than a wrong decode. Ids are grouped by service, leaving
+// room inside each group.
+//
+// Id ranges: 1-9 daemon, 10-19 models, 20-29 inference, 30-39 jobs, 40-49 datasets,
+// 50-59 anchors, 60-69 finetuning, 70-79 evaluation.
+
+/// Whether a method answers once or streams events.
+public enum MethodKind: String, Sendable {
+    case unary
+    case serverStream
+}
+
+/// A method's identity as the wire and the logs see it.
+public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
+    public let id: UInt16
+    public let name: String
+    public let kind: MethodKind
+
+    public init(id: UInt16, name: String, kind: MethodKind) {
+        precondition(id != 0, "method id 0 is reserved")
+        self.id = id
+        self.name = name
+        self.kind = kind
+    }
+
+    public var description: String { name }
+}
+
+/// A method that takes one request and answers with one response.
+public struct UnaryMethod<Request: WireMessage, Response: WireMessage>: Sendable {
+    public let descriptor: MethodDescriptor
+
+    public init(id: UInt16, name: String) {
+        descriptor = MethodDescriptor(id: id, name: name, kind: .unary)
+    }
+}
+
+/// A method that takes one request and answers with a stream of events.
+public struct StreamMethod<Request: WireMessage, Event: WireMessage>: Sendable {
+    public let descriptor: MethodDescriptor
+
+    public init(id: UInt16, name: String) {
+        descriptor = MethodDescriptor(id: id, name: name, kind: .serverStream)
+    }
+}
+
+/// Every arf.v1 method.
+public enum Methods {
+    public static let status = UnaryMethod<StatusRequest, StatusReply>(
+        id: 1, name: "arf.v1.Daemon/Status")
+
+    public static let loadModel = UnaryMethod<LoadModelRequest, LoadModelReply>(
+        id: 10, name: "arf.v1.Models/Load")
+    public static let listModels = UnaryMethod<ListModelsRequest, ListModelsReply>(
+        id: 11, name: "arf.v1.Models/List")
+
+    public static let embed = UnaryMethod<EmbedRequest, EmbedReply>(
+        id: 20, name: "arf.v1.Inference/Embed")
+    public static let classify = UnaryMethod<ClassifyRequest, ClassifyReply>(
+        id: 21, name: "arf.v1.Inference/Classify")
+
+    public static let listJobs = UnaryMethod<ListJobsRequest, ListJobsReply>(
+        id: 30, name: "arf.v1.Jobs/List")
+    public static let watchJob = StreamMethod<WatchJobRequest, JobEvent>(
+        id: 31, name: "arf.v1.Jobs/Watch")
+    public static let cancelJob = UnaryMethod<CancelJobRequest, CancelJobReply>(
+        id: 32, name: "arf.v1.Jobs/Cancel")
+
+    /// The table, in id order; ids and names are unique (a test checks).
+    public static let all: [MethodDescriptor] = [
+        status.descriptor,
+        loadModel.descriptor, listModels.descriptor,
+        embed.descriptor, classify.descriptor,
+        listJobs.descriptor, watchJob.descriptor, cancelJob.descriptor,
+    ]
+
+    /// The method with this id, if the table has one.
+    public static func descriptor(id: UInt16) -> MethodDescriptor? {
+        all.first { $0.id == id }
+    }
+
+    /// The method with this full name, if the table has one.
+    public static func descriptor(named name: String) -> MethodDescriptor? {
+        all.first { $0.name == name }
+    }
+}
