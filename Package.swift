@@ -39,9 +39,16 @@ let package = Package(
         .target(
             name: "ArfCLIP", dependencies: ["ArfTensor", "ArfImage", "ArfSupport"],
             path: "Sources/ArfCLIP", swiftSettings: fast),
+        .target(
+            name: "ArfDaemon",
+            dependencies: ["ArfWire", "ArfStore", "ArfCLIP", "ArfImage", "ArfSupport", "ArfTensor"],
+            path: "Sources/ArfDaemon"),
+        .target(
+            name: "ArfClient", dependencies: ["ArfWire", "ArfSupport"], path: "Sources/ArfClient"),
 
         // Programs.
-        .executableTarget(name: "arf", dependencies: ["ArfCLIP"], path: "Sources/arf"),
+        .executableTarget(name: "arf", dependencies: ["ArfClient"], path: "Sources/arf"),
+        .executableTarget(name: "arfd", dependencies: ["ArfDaemon"], path: "Sources/arfd"),
         .executableTarget(
             name: "arf-bench", dependencies: ["ArfCLIP", "CBLAS"], path: "Sources/arf-bench",
             swiftSettings: fast),
@@ -56,6 +63,11 @@ let package = Package(
         .testTarget(name: "ArfCLIPTests", dependencies: ["ArfCLIP"]),
         .testTarget(name: "ArfWireTests", dependencies: ["ArfWire"]),
         .testTarget(name: "ArfStoreTests", dependencies: ["ArfStore", "ArfSupport"]),
+        .testTarget(
+            name: "ArfDaemonTests",
+            dependencies: [
+                "ArfDaemon", "ArfClient", "ArfWire", "ArfTensor", "ArfCLIP", "ArfImage",
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

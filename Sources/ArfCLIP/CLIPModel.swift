@@ -91,25 +91,27 @@ public final class CLIPModel {
                 reason: "pixel tensor \(pixels.shape) is not a batch of \(config.vision.channels)"
                     + "x\(side)x\(side) images")
         }
-        return vision.forward(pixels: pixels, b: pixels.count / perImage, state: state,
-                              training: training)
+        return Compute.serialized {
+            vision.forward(pixels: pixels, b: pixels.count / perImage, state: state,
+                           training: training)
+        }
     }
 
     /// Text features [B, P], before normalisation, of token id rows of equal length.
     public func textFeatures(ids: [[Int32]], state: TowerState, training: Bool = false) throws
         -> Tensor
     {
-        try text.forward(ids: ids, state: state, training: training)
+        try Compute.serialized { try text.forward(ids: ids, state: state, training: training) }
     }
 
     /// Accumulates gradients from d(image features), after `imageFeatures(training: true)`.
     public func imageBackward(dFeatures: Tensor, state: TowerState) {
-        vision.backward(dFeatures: dFeatures, state: state)
+        Compute.serialized { vision.backward(dFeatures: dFeatures, state: state) }
     }
 
     /// Accumulates gradients from d(text features), after `textFeatures(training: true)`.
     public func textBackward(dFeatures: Tensor, state: TowerState) {
-        text.backward(dFeatures: dFeatures, state: state)
+        Compute.serialized { text.backward(dFeatures: dFeatures, state: state) }
     }
 
     public func zeroGradients() { for p in parameters { p.zeroGradient() } }

@@ -20,6 +20,10 @@ public struct ContrastiveResult {
 public enum ContrastiveLoss {
     /// exp(logit_scale) times the cosine similarity of every image with every text: [N, M].
     public static func logits(images: Tensor, texts: Tensor, logitScale: Float) -> Tensor {
+        Compute.serialized { unserializedLogits(images: images, texts: texts, logitScale: logitScale) }
+    }
+
+    static func unserializedLogits(images: Tensor, texts: Tensor, logitScale: Float) -> Tensor {
         let (n, m, p) = (images.shape[0], texts.shape[0], images.shape[1])
         let i = Tensor(zeros: [n, p]), t = Tensor(zeros: [m, p])
         let norms = Tensor(zeros: [Swift.max(n, m)])
@@ -43,6 +47,17 @@ public enum ContrastiveLoss {
     /// The loss with explicit targets: `imageTargets[i]` is image i's distribution over the
     /// texts, `textTargets[j]` text j's over the images. Features are not normalised yet.
     public static func compute(
+        images: Tensor, texts: Tensor, logitScale: Float, imageTargets: [[(Int, Float)]],
+        textTargets: [[(Int, Float)]]
+    ) -> ContrastiveResult {
+        Compute.serialized {
+            unserializedCompute(
+                images: images, texts: texts, logitScale: logitScale, imageTargets: imageTargets,
+                textTargets: textTargets)
+        }
+    }
+
+    static func unserializedCompute(
         images: Tensor, texts: Tensor, logitScale: Float, imageTargets: [[(Int, Float)]],
         textTargets: [[(Int, Float)]]
     ) -> ContrastiveResult {

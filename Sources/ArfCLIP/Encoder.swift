@@ -5,6 +5,8 @@
 // Weights live in `EncoderLayer`; what a forward pass leaves for its backward pass lives in
 // `LayerActivations`, so that one set of weights can serve several callers, each with its
 // own activations. `EncoderScratch` holds the backward pass's temporaries, shared by layers.
+// The query, key and value projections share one block of memory, [3D, D] weights and [3D]
+// biases, so that one product computes all three; each is still its own named parameter.
 import ArfTensor
 
 /// One transformer block's weights, named as the checkpoint names them under `prefix`.
@@ -13,6 +15,7 @@ public final class EncoderLayer {
     let qWeight, qBias, kWeight, kBias, vWeight, vBias, outWeight, outBias: Parameter
     let norm1Weight, norm1Bias, norm2Weight, norm2Bias: Parameter
     let fc1Weight, fc1Bias, fc2Weight, fc2Bias: Parameter
+    let qkvWeight, qkvBias: ParameterBlock
 
     init(prefix: String, config: TransformerConfig) {
         self.config = config
@@ -21,12 +24,21 @@ public final class EncoderLayer {
         func p(_ name: String, _ shape: [Int], decays: Bool = false) -> Parameter {
             Parameter(name: "\(prefix).\(name)", shape: shape, decays: decays)
         }
-        qWeight = p("self_attn.q_proj.weight", [d, d], decays: true)
-        qBias = p("self_attn.q_proj.bias", [d])
-        kWeight = p("self_attn.k_proj.weight", [d, d], decays: true)
-        kBias = p("self_attn.k_proj.bias", [d])
-        vWeight = p("self_attn.v_proj.weight", [d, d], decays: true)
-        vBias = p("self_attn.v_proj.bias", [d])
+        let qkvWeight = ParameterBlock(count: 3 * d * d)
+        let qkvBias = ParameterBlock(count: 3 * d)
+        func part(_ name: String, _ index: Int) -> (Parameter, Parameter) {
+            let stem = "\(prefix).self_attn.\(name)_proj"
+            return (
+                Parameter(name: "\(stem).weight", shape: [d, d], decays: true, block: qkvWeight,
+                          offset: index * d * d),
+                Parameter(name: "\(stem).bias", shape: [d], decays: false, block: qkvBias,
+                          offset: index * d))
+        }
+        (qWeight, qBias) = part("q", 0)
+        (kWeight, kBias) = part("k", 1)
+        (vWeight, vBias) = part("v", 2)
+        self.qkvWeight = qkvWeight
+        self.qkvBias = qkvBias
         outWeight = p("self_attn.out_proj.weight", [d, d], decays: true)
         outBias = p("self_attn.out_proj.bias", [d])
         norm1Weight = p("layer_norm1.weight", [d])
@@ -60,14 +72,10 @@ public final class EncoderLayer {
             x: x.data, gamma: norm1Weight.value.data, beta: norm1Bias.value.data,
             y: a.norm1.data, mean: a.mean1.data, rstd: a.rstd1.data, n: n, d: d,
             eps: config.layerNormEps)
-        Linear.forward(x: a.norm1.data, weight: qWeight.value.data, bias: qBias.value.data,
-                       y: a.q.data, n: n, inputs: d, outputs: d)
-        Linear.forward(x: a.norm1.data, weight: kWeight.value.data, bias: kBias.value.data,
-                       y: a.k.data, n: n, inputs: d, outputs: d)
-        Linear.forward(x: a.norm1.data, weight: vWeight.value.data, bias: vBias.value.data,
-                       y: a.v.data, n: n, inputs: d, outputs: d)
-        Attention.forward(q: a.q.data, k: a.k.data, v: a.v.data, probs: a.probs.data,
-                          out: a.attended.data, shape: shape)
+        Linear.forward(x: a.norm1.data, weight: qkvWeight.value.data, bias: qkvBias.value.data,
+                       y: a.qkv.data, n: n, inputs: d, outputs: 3 * d)
+        Attention.forward(q: a.qkv.data, k: a.qkv.data + d, v: a.qkv.data + 2 * d,
+                          probs: a.probs.data, out: a.attended.data, shape: shape, stride: 3 * d)
 
         // h1 = x + out_proj(attended), built in place in h1.
         Linear.forward(x: a.attended.data, weight: outWeight.value.data,
@@ -121,20 +129,15 @@ public final class EncoderLayer {
             dx: s.dAttended.data, dWeight: outWeight.gradientData, dBias: outBias.gradientData,
             n: n, inputs: d, outputs: d)
         Attention.backward(
-            dOut: s.dAttended.data, q: a.q.data, k: a.k.data, v: a.v.data, probs: a.probs.data,
-            dq: s.dq.data, dk: s.dk.data, dv: s.dv.data, shape: shape)
+            dOut: s.dAttended.data, q: a.qkv.data, k: a.qkv.data + d, v: a.qkv.data + 2 * d,
+            probs: a.probs.data, dq: s.dQKV.data, dk: s.dQKV.data + d, dv: s.dQKV.data + 2 * d,
+            shape: shape, stride: 3 * d)
+        // The three projections train or stay frozen together (a tower is the unit).
+        let trains = qWeight.trainable
         Linear.backward(
-            dy: s.dq.data, x: a.norm1.data, weight: qWeight.value.data, dx: s.dNorm.data,
-            dWeight: qWeight.gradientData, dBias: qBias.gradientData, n: n, inputs: d,
-            outputs: d)
-        Linear.backward(
-            dy: s.dk.data, x: a.norm1.data, weight: kWeight.value.data, dx: s.dNorm.data,
-            dWeight: kWeight.gradientData, dBias: kBias.gradientData, n: n, inputs: d,
-            outputs: d, accumulate: true)
-        Linear.backward(
-            dy: s.dv.data, x: a.norm1.data, weight: vWeight.value.data, dx: s.dNorm.data,
-            dWeight: vWeight.gradientData, dBias: vBias.gradientData, n: n, inputs: d,
-            outputs: d, accumulate: true)
+            dy: s.dQKV.data, x: a.norm1.data, weight: qkvWeight.value.data, dx: s.dNorm.data,
+            dWeight: trains ? qkvWeight.gradient.data : nil,
+            dBias: trains ? qkvBias.gradient.data : nil, n: n, inputs: d, outputs: 3 * d)
         LayerNorm.backward(
             dy: s.dNorm.data, x: x.data, mean: a.mean1.data, rstd: a.rstd1.data,
             gamma: norm1Weight.value.data, dx: dx.data, dGamma: s.gradient(norm1Weight),
@@ -153,13 +156,14 @@ func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: 
 /// batch seen and are reused after that.
 public final class LayerActivations {
     let norm1 = Tensor(zeros: [0]), mean1 = Tensor(zeros: [0]), rstd1 = Tensor(zeros: [0])
-    let q = Tensor(zeros: [0]), k = Tensor(zeros: [0]), v = Tensor(zeros: [0])
+    let qkv = Tensor(zeros: [0])
     let probs = Tensor(zeros: [0]), attended = Tensor(zeros: [0]), h1 = Tensor(zeros: [0])
     let norm2 = Tensor(zeros: [0]), mean2 = Tensor(zeros: [0]), rstd2 = Tensor(zeros: [0])
     let preActivation = Tensor(zeros: [0]), activated = Tensor(zeros: [0])
 
     func reserve(rows n: Int, width d: Int, mlp f: Int, probabilities: Int) {
-        for t in [norm1, q, k, v, attended, h1, norm2] { t.resize([n, d]) }
+        for t in [norm1, attended, h1, norm2] { t.resize([n, d]) }
+        qkv.resize([n, 3 * d])
         for t in [mean1, rstd1, mean2, rstd2] { t.resize([n]) }
         probs.resize([probabilities])
         preActivation.resize([n, f])
@@ -170,11 +174,11 @@ public final class LayerActivations {
 /// Temporaries of a backward pass through one block, shared by all blocks of a tower.
 public final class EncoderScratch {
     let dh1 = Tensor(zeros: [0]), dNorm = Tensor(zeros: [0]), dAttended = Tensor(zeros: [0])
-    let dq = Tensor(zeros: [0]), dk = Tensor(zeros: [0]), dv = Tensor(zeros: [0])
-    let dMLP = Tensor(zeros: [0])
+    let dQKV = Tensor(zeros: [0]), dMLP = Tensor(zeros: [0])
 
     func reserve(rows n: Int, width d: Int, mlp f: Int) {
-        for t in [dh1, dNorm, dAttended, dq, dk, dv] { t.resize([n, d]) }
+        for t in [dh1, dNorm, dAttended] { t.resize([n, d]) }
+        dQKV.resize([n, 3 * d])
         dMLP.resize([n, f])
     }
 

@@ -107,7 +107,7 @@ public final class VisionTower {
             n: b * l, d: d)
         guard patchWeight.trainable || classEmbedding.trainable || positionEmbedding.trainable
         else { return }
-        let dProjected = s.scratch.dq
+        let dProjected = s.scratch.dAttended
         dProjected.resize([b * g, d])
         PatchEmbedding.disassemble(
             dh: dEmbedded.data, dProjected: dProjected.data,

@@ -91,9 +91,25 @@ public final class AdamW {
 public func gradientNorm(_ gradients: [Tensor]) -> Float {
     var total: Double = 0
     for g in gradients {
-        var part: Float = 0
-        for i in 0..<g.count { part += g.data[i] * g.data[i] }
-        total += Double(part)
+        // Partial sums per chunk, in Double, so that the total does not depend on how the
+        // elements are split and large tensors lose no precision.
+        let chunks = Swift.max(1, Swift.min(Compute.threads, g.count / 65536))
+        var partial = [Double](repeating: 0, count: chunks)
+        partial.withUnsafeMutableBufferPointer { sums in
+            DispatchQueueChunks.run(g.count, chunks: chunks) { chunk, range in
+                var part: Float = 0
+                var sum: Double = 0
+                for (n, i) in range.enumerated() {
+                    part += g.data[i] * g.data[i]
+                    if n & 1023 == 1023 {
+                        sum += Double(part)
+                        part = 0
+                    }
+                }
+                sums[chunk] = sum + Double(part)
+            }
+        }
+        total += partial.reduce(0, +)
     }
     return Float(total.squareRoot())
 }
@@ -105,6 +121,10 @@ public func clipGradients(_ gradients: [Tensor], maxNorm: Float) -> Float {
     let norm = gradientNorm(gradients)
     guard norm > maxNorm, norm > 0 else { return norm }
     let scale = maxNorm / (norm + 1e-6)
-    for g in gradients { for i in 0..<g.count { g.data[i] *= scale } }
+    for g in gradients {
+        parallelChunks(g.count, minimumPerChunk: 65536) { range in
+            for i in range { g.data[i] *= scale }
+        }
+    }
     return norm
 }

@@ -25,6 +25,33 @@ public enum Compute {
         openblas_set_num_threads(Int32(Swift.max(1, count)))
     }
 
+    /// OpenBLAS reads how long its idle threads spin (yielding the core) before they sleep
+    /// from the environment, once, as the library loads. Its default spin time costs the
+    /// element-wise code between two products much of a core on a two-core machine (about a
+    /// third of the small model's train step, measured). Programs call this first thing:
+    /// when the variable is unset it sets a short timeout and re-executes the program, so
+    /// the library loads again and reads it. A caller's own setting is left alone.
+    public static func reexecWithShortBLASSpin() {
+        let name = "OPENBLAS_THREAD_TIMEOUT"
+        guard getenv(name) == nil else { return }
+        setenv(name, "4", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // Reached only if exec failed; carry on with the default spin.
+    }
+
+    private static let passLock = NSRecursiveLock()
+
+    /// Runs `body` while no other thread runs a pass through `serialized`. Model passes take
+    /// this lock so that OpenBLAS is only ever entered by one pass (and the workers that pass
+    /// starts itself): concurrent callers of one OpenBLAS from unrelated threads have given
+    /// wrong products under load, and on a machine of few cores running passes side by side
+    /// gains nothing, since each pass already uses every core.
+    public static func serialized<T>(_ body: () throws -> T) rethrows -> T {
+        passLock.lock()
+        defer { passLock.unlock() }
+        return try body()
+    }
+
     /// OpenBLAS's description of its build (architecture, threading, core).
     public static var blasConfiguration: String { String(cString: openblas_get_config()) }
 }

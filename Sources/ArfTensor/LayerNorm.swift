@@ -17,15 +17,8 @@ public enum LayerNorm {
 
                 // Two passes (mean, then squared deviations) keep the variance accurate for
                 // rows whose mean is large compared with their spread.
-                var sum: Float = 0
-                for i in 0..<d { sum += xr[i] }
-                let mu = sum / Float(d)
-                var squares: Float = 0
-                for i in 0..<d {
-                    let c = xr[i] - mu
-                    squares += c * c
-                }
-                let s = 1 / (squares / Float(d) + eps).squareRoot()
+                let mu = sum(xr, d) / Float(d)
+                let s = 1 / (squaredDeviation(xr, d, mean: mu) / Float(d) + eps).squareRoot()
                 mean[r] = mu
                 rstd[r] = s
                 for i in 0..<d { yr[i] = (xr[i] - mu) * s * gamma[i] + beta[i] }
@@ -57,15 +50,32 @@ public enum LayerNorm {
                 let dxr = dx + r * d
                 let mu = mean[r]
                 let s = rstd[r]
-                var meanG: Float = 0
-                var meanGX: Float = 0
-                for i in 0..<d {
+
+                // Eight lanes at a time (the sums would not vectorise on their own), then
+                // the tail.
+                var sumG = SIMD8<Float>(), sumGX = SIMD8<Float>()
+                let mu8 = SIMD8<Float>(repeating: mu), s8 = SIMD8<Float>(repeating: s)
+                var i = 0
+                while i + 8 <= d {
+                    let xhat = (load8(xr + i) - mu8) * s8
+                    let dyi = load8(dyr + i)
+                    let g = dyi * load8(gamma + i)
+                    sumG += g
+                    sumGX += g * xhat
+                    store8(load8(pg + i) + dyi * xhat, pg + i)
+                    store8(load8(pb + i) + dyi, pb + i)
+                    i += 8
+                }
+                var meanG = sumG.sum()
+                var meanGX = sumGX.sum()
+                while i < d {
                     let xhat = (xr[i] - mu) * s
                     let g = dyr[i] * gamma[i]
                     meanG += g
                     meanGX += g * xhat
                     pg[i] += dyr[i] * xhat
                     pb[i] += dyr[i]
+                    i += 1
                 }
                 meanG /= Float(d)
                 meanGX /= Float(d)

@@ -12,10 +12,23 @@ public final class Parameter: @unchecked Sendable {
     public var trainable = true
     private var storedGradient: Tensor?
 
+    /// Where a parameter that shares memory with others keeps its value and gradient.
+    private let block: (ParameterBlock, offset: Int)?
+
     public init(name: String, shape: [Int], decays: Bool) {
         self.name = name
         self.value = Tensor(zeros: shape)
         self.decays = decays
+        self.block = nil
+    }
+
+    /// A parameter whose value and gradient are slices of a block shared with others, so
+    /// that kernels can treat the block as one matrix.
+    public init(name: String, shape: [Int], decays: Bool, block: ParameterBlock, offset: Int) {
+        self.name = name
+        self.value = Tensor(viewOf: block.value, offset: offset, shape: shape)
+        self.decays = decays
+        self.block = (block, offset)
     }
 
     public var shape: [Int] { value.shape }
@@ -23,7 +36,8 @@ public final class Parameter: @unchecked Sendable {
     /// The gradient, allocated (zeroed) the first time it is asked for.
     public var gradient: Tensor {
         if let storedGradient { return storedGradient }
-        let made = Tensor(zeros: value.shape)
+        let made = block.map { Tensor(viewOf: $0.0.gradient, offset: $0.offset, shape: value.shape) }
+            ?? Tensor(zeros: value.shape)
         storedGradient = made
         return made
     }
@@ -36,4 +50,20 @@ public final class Parameter: @unchecked Sendable {
 
     /// Frees the gradient (after training).
     public func dropGradient() { storedGradient = nil }
+}
+
+/// Memory shared by several parameters that kernels use as one matrix (the query, key and
+/// value projections, multiplied in one product); the gradient is allocated on first use.
+public final class ParameterBlock: @unchecked Sendable {
+    public let value: Tensor
+    private var storedGradient: Tensor?
+
+    public init(count: Int) { value = Tensor(zeros: [count]) }
+
+    public var gradient: Tensor {
+        if let storedGradient { return storedGradient }
+        let made = Tensor(zeros: value.shape)
+        storedGradient = made
+        return made
+    }
 }

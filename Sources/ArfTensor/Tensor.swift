@@ -12,6 +12,8 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var data: UnsafeMutablePointer<Float>
     /// How many floats the buffer holds; at least `count`.
     public private(set) var capacity: Int
+    /// Set for a view into another tensor's memory, which this tensor must not free or grow.
+    private let owner: Tensor?
 
     /// A zero-filled tensor of the given shape.
     public init(zeros shape: [Int]) {
@@ -20,7 +22,19 @@ public final class Tensor: @unchecked Sendable {
         self.shape = shape
         self.capacity = Swift.max(count, 1)
         self.data = .allocate(capacity: capacity)
+        self.owner = nil
         data.initialize(repeating: 0, count: capacity)
+    }
+
+    /// A view of `shape` elements of `base`'s memory starting at element `offset`; it keeps
+    /// `base` alive and cannot be resized.
+    public init(viewOf base: Tensor, offset: Int, shape: [Int]) {
+        let count = shape.reduce(1, *)
+        precondition(offset >= 0 && offset + count <= base.count, "view outside \(base.shape)")
+        self.shape = shape
+        self.capacity = count
+        self.data = base.data + offset
+        self.owner = base
     }
 
     /// A tensor holding a copy of `values`, which must have `shape`'s element count.
@@ -36,7 +50,7 @@ public final class Tensor: @unchecked Sendable {
         data.update(from: other.data, count: other.count)
     }
 
-    deinit { data.deallocate() }
+    deinit { if owner == nil { data.deallocate() } }
 
     /// The number of elements.
     public var count: Int { shape.reduce(1, *) }
@@ -54,6 +68,7 @@ public final class Tensor: @unchecked Sendable {
     public func resize(_ newShape: [Int]) {
         let newCount = newShape.reduce(1, *)
         if newCount > capacity {
+            precondition(owner == nil, "a view cannot grow")
             let grown = UnsafeMutablePointer<Float>.allocate(capacity: newCount)
             grown.initialize(repeating: 0, count: newCount)
             grown.update(from: data, count: count)
@@ -71,7 +86,12 @@ public final class Tensor: @unchecked Sendable {
     }
 
     /// Sets every element to zero.
-    public func zero() { data.update(repeating: 0, count: count) }
+    public func zero() {
+        let base = data
+        parallelChunks(count, minimumPerChunk: 1 << 20) { range in
+            (base + range.lowerBound).update(repeating: 0, count: range.count)
+        }
+    }
 
     /// Copies the values of a tensor of the same count.
     public func copy(from other: Tensor) {

@@ -1,6 +1,7 @@
-// Swift values for arf/v1/inference.proto (embedding and zero-shot classification) and their
-// mapping onto the protobuf-c structs. A `oneof` becomes a Swift enum; a decoded message whose
-// `oneof` is unset is rejected here, so handlers never see an input without a source.
+// Swift values for arf/v1/inference.proto (embedding, zero-shot classification, and reading
+// back stored embeddings) and their mapping onto the protobuf-c structs. A `oneof` becomes a
+// Swift enum; a decoded message whose `oneof` is unset is rejected here, so handlers never see
+// an input without a source.
 import ArfProto
 
 /// One thing to embed: an image by path or by its encoded bytes, or a text.
@@ -182,5 +183,75 @@ extension ImageInput: ProtobufCMapped {
             c.source_case = ARF__V1__IMAGE_INPUT__SOURCE_DATA
             c.data = arena.bytes(data)
         }
+    }
+}
+
+/// Asks for embeddings that embed-folder jobs stored for one model and folder, in item order.
+public struct ListStoredRequest: WireMessage, Equatable {
+    public var model: String
+    /// The folder as the job was given it (absolute).
+    public var folder: String
+    /// At most this many; 0 means the daemon's page size.
+    public var limit: UInt32
+    /// Start after this relative item path; empty starts at the first item.
+    public var after: String
+
+    public init(model: String = "", folder: String = "", limit: UInt32 = 0, after: String = "") {
+        self.model = model
+        self.folder = folder
+        self.limit = limit
+        self.after = after
+    }
+}
+
+extension ListStoredRequest: ProtobufCMapped {
+    typealias CMessage = Arf__V1__ListStoredRequest
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__list_stored_request__init(message)
+    }
+
+    init(c: CMessage) {
+        self.init(
+            model: CField.string(c.model), folder: CField.string(c.folder), limit: c.limit,
+            after: CField.string(c.after))
+    }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) {
+        c.model = arena.string(model)
+        c.folder = arena.string(folder)
+        c.limit = limit
+        c.after = arena.string(after)
+    }
+}
+
+/// One page of stored embeddings; each one's input is the item path relative to the folder.
+public struct ListStoredReply: WireMessage, Equatable {
+    public var embeddings: [Embedding]
+    /// How many the store holds for the model and folder, over all pages.
+    public var total: UInt64
+
+    public init(embeddings: [Embedding] = [], total: UInt64 = 0) {
+        self.embeddings = embeddings
+        self.total = total
+    }
+}
+
+extension ListStoredReply: ProtobufCMapped {
+    typealias CMessage = Arf__V1__ListStoredReply
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__list_stored_reply__init(message)
+    }
+
+    init(c: CMessage) throws {
+        self.init(
+            embeddings: try Embedding.repeated(c.embeddings, c.n_embeddings), total: c.total)
+    }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) {
+        c.n_embeddings = embeddings.count
+        c.embeddings = embeddings.cArray(arena)
+        c.total = total
     }
 }

@@ -1,5 +1,5 @@
-// Swift values for arf/v1/jobs.proto (listing, watching and cancelling long-running jobs) and
-// their mapping onto the protobuf-c structs.
+// Swift values for arf/v1/jobs.proto (submitting, listing, watching and cancelling
+// long-running jobs) and their mapping onto the protobuf-c structs.
 import ArfProto
 
 /// Where a job is in its life.
@@ -31,10 +31,15 @@ public struct JobInfo: WireMessage, Equatable {
     public var total: UInt64
     public var createdUnix: Double
     public var message: String
+    /// The parameters the job was submitted with, as a JSON object.
+    public var paramsJSON: String
+    /// The job's result as JSON; empty until it has succeeded.
+    public var resultJSON: String
 
     public init(
         id: String = "", kind: String = "", state: JobState = .unspecified, step: UInt64 = 0,
-        total: UInt64 = 0, createdUnix: Double = 0, message: String = ""
+        total: UInt64 = 0, createdUnix: Double = 0, message: String = "",
+        paramsJSON: String = "", resultJSON: String = ""
     ) {
         self.id = id
         self.kind = kind
@@ -43,6 +48,8 @@ public struct JobInfo: WireMessage, Equatable {
         self.total = total
         self.createdUnix = createdUnix
         self.message = message
+        self.paramsJSON = paramsJSON
+        self.resultJSON = resultJSON
     }
 }
 
@@ -57,7 +64,8 @@ extension JobInfo: ProtobufCMapped {
         self.init(
             id: CField.string(c.id), kind: CField.string(c.kind), state: JobState(c: c.state),
             step: c.step, total: c.total, createdUnix: c.created_unix,
-            message: CField.string(c.message))
+            message: CField.string(c.message), paramsJSON: CField.string(c.params_json),
+            resultJSON: CField.string(c.result_json))
     }
 
     func fill(_ c: inout CMessage, _ arena: CArena) {
@@ -68,6 +76,8 @@ extension JobInfo: ProtobufCMapped {
         c.total = total
         c.created_unix = createdUnix
         c.message = arena.string(message)
+        c.params_json = arena.string(paramsJSON)
+        c.result_json = arena.string(resultJSON)
     }
 }
 
@@ -229,4 +239,53 @@ extension CancelJobReply: ProtobufCMapped {
     init(c: CMessage) { self.init(state: JobState(c: c.state)) }
 
     func fill(_ c: inout CMessage, _ arena: CArena) { c.state = state.c }
+}
+
+/// Asks the daemon to queue a job of a kind it knows.
+public struct SubmitJobRequest: WireMessage, Equatable {
+    /// What to run, for example "embed-folder".
+    public var kind: String
+    /// The job's parameters as a JSON object; their fields depend on the kind.
+    public var paramsJSON: String
+
+    public init(kind: String = "", paramsJSON: String = "") {
+        self.kind = kind
+        self.paramsJSON = paramsJSON
+    }
+}
+
+extension SubmitJobRequest: ProtobufCMapped {
+    typealias CMessage = Arf__V1__SubmitJobRequest
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__submit_job_request__init(message)
+    }
+
+    init(c: CMessage) {
+        self.init(kind: CField.string(c.kind), paramsJSON: CField.string(c.params_json))
+    }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) {
+        c.kind = arena.string(kind)
+        c.params_json = arena.string(paramsJSON)
+    }
+}
+
+/// The job as queued.
+public struct SubmitJobReply: WireMessage, Equatable {
+    public var job: JobInfo
+
+    public init(job: JobInfo = .init()) { self.job = job }
+}
+
+extension SubmitJobReply: ProtobufCMapped {
+    typealias CMessage = Arf__V1__SubmitJobReply
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__submit_job_reply__init(message)
+    }
+
+    init(c: CMessage) throws { self.init(job: try .nested(c.job, or: JobInfo())) }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) { c.job = job.allocate(in: arena) }
 }

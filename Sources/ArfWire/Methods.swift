@@ -61,6 +61,8 @@ public enum Methods {
         id: 20, name: "arf.v1.Inference/Embed")
     public static let classify = UnaryMethod<ClassifyRequest, ClassifyReply>(
         id: 21, name: "arf.v1.Inference/Classify")
+    public static let listStored = UnaryMethod<ListStoredRequest, ListStoredReply>(
+        id: 22, name: "arf.v1.Inference/ListStored")
 
     public static let listJobs = UnaryMethod<ListJobsRequest, ListJobsReply>(
         id: 30, name: "arf.v1.Jobs/List")
@@ -68,13 +70,15 @@ public enum Methods {
         id: 31, name: "arf.v1.Jobs/Watch")
     public static let cancelJob = UnaryMethod<CancelJobRequest, CancelJobReply>(
         id: 32, name: "arf.v1.Jobs/Cancel")
+    public static let submitJob = UnaryMethod<SubmitJobRequest, SubmitJobReply>(
+        id: 33, name: "arf.v1.Jobs/Submit")
 
     /// The table, in id order; ids and names are unique (a test checks).
     public static let all: [MethodDescriptor] = [
         status.descriptor,
         loadModel.descriptor, listModels.descriptor,
-        embed.descriptor, classify.descriptor,
-        listJobs.descriptor, watchJob.descriptor, cancelJob.descriptor,
+        embed.descriptor, classify.descriptor, listStored.descriptor,
+        listJobs.descriptor, watchJob.descriptor, cancelJob.descriptor, submitJob.descriptor,
     ]
 
     /// The method with this id, if the table has one.

@@ -62,13 +62,17 @@ public struct ModelInfo: WireMessage, Equatable {
     /// The checkpoint directory, as the daemon sees it.
     public var directory: String
     public var architecture: ModelArchitecture
+    /// Whether the weights are in memory now; registered models load again on first use.
+    public var loaded: Bool
 
     public init(
-        name: String = "", directory: String = "", architecture: ModelArchitecture = .init()
+        name: String = "", directory: String = "", architecture: ModelArchitecture = .init(),
+        loaded: Bool = false
     ) {
         self.name = name
         self.directory = directory
         self.architecture = architecture
+        self.loaded = loaded
     }
 }
 
@@ -82,13 +86,15 @@ extension ModelInfo: ProtobufCMapped {
     init(c: CMessage) throws {
         self.init(
             name: CField.string(c.name), directory: CField.string(c.directory),
-            architecture: try .nested(c.architecture, or: ModelArchitecture()))
+            architecture: try .nested(c.architecture, or: ModelArchitecture()),
+            loaded: c.loaded != 0)
     }
 
     func fill(_ c: inout CMessage, _ arena: CArena) {
         c.name = arena.string(name)
         c.directory = arena.string(directory)
         c.architecture = architecture.allocate(in: arena)
+        c.loaded = loaded ? 1 : 0
     }
 }
 
@@ -97,10 +103,13 @@ public struct LoadModelRequest: WireMessage, Equatable {
     /// The name later requests use; unique among loaded models.
     public var name: String
     public var directory: String
+    /// Replace a model already registered under the name instead of failing.
+    public var replace: Bool
 
-    public init(name: String = "", directory: String = "") {
+    public init(name: String = "", directory: String = "", replace: Bool = false) {
         self.name = name
         self.directory = directory
+        self.replace = replace
     }
 }
 
@@ -112,12 +121,15 @@ extension LoadModelRequest: ProtobufCMapped {
     }
 
     init(c: CMessage) {
-        self.init(name: CField.string(c.name), directory: CField.string(c.directory))
+        self.init(
+            name: CField.string(c.name), directory: CField.string(c.directory),
+            replace: c.replace != 0)
     }
 
     func fill(_ c: inout CMessage, _ arena: CArena) {
         c.name = arena.string(name)
         c.directory = arena.string(directory)
+        c.replace = replace ? 1 : 0
     }
 }
 

@@ -14,6 +14,7 @@ extension EngineBenchmark {
         let threads = try args.integer("threads", default: 2, in: 1...256)
         let reps = try args.integer("reps", default: 3, in: 1...100)
         let warmup = try args.integer("warmup", default: 1, in: 0...100)
+        let only = args.option("phases").map { Set($0.split(separator: ",").map(String.init)) }
         try args.finish()
         guard let json = CLIPConfig.presets[name] else { throw UsageError("unknown \(name)") }
         log.level = .warning
@@ -44,7 +45,7 @@ extension EngineBenchmark {
             ("train_step", { try trainer.step(pixels: pixels, ids: ids, learningRate: 1e-5) }),
         ]
         var results: [Phase] = []
-        for (phaseName, run) in phases {
+        for (phaseName, run) in phases where only?.contains(phaseName) ?? true {
             let seconds = try medianSeconds(warmup: warmup, reps: reps, run)
             GemmRecorder.start()
             try run()

@@ -1,6 +1,7 @@
 // arf-bench: speed measurements that print ratios against a reference measured in the same
 // run. Each part is a sub-command; `arf-bench --help` lists them.
 import ArfSupport
+import ArfTensor
 import Foundation
 
 let usage = """
@@ -13,6 +14,7 @@ let usage = """
     a debug build measures nothing useful.
     """
 
+Compute.reexecWithShortBLASSpin()
 var words = Array(CommandLine.arguments.dropFirst())
 let part = words.isEmpty ? "--help" : words.removeFirst()
 do {

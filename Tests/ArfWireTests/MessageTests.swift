@@ -25,10 +25,11 @@ let sampleArchitecture = ModelArchitecture(
     visionWidth: 768, textWidth: 512, visionLayers: 12, textLayers: 12, patchSize: 32,
     imageSize: 224, projectionDim: 512, parameterCount: 151_277_313)
 let sampleModel = ModelInfo(
-    name: "clip-b32", directory: "/models/ViT-B-32 ü", architecture: sampleArchitecture)
+    name: "clip-b32", directory: "/models/ViT-B-32 ü", architecture: sampleArchitecture,
+    loaded: true)
 let sampleJob = JobInfo(
     id: "j-7", kind: "finetune", state: .running, step: 120, total: 1000, createdUnix: 1.7e9,
-    message: "epoch 1")
+    message: "epoch 1", paramsJSON: #"{"epochs": 2}"#, resultJSON: #"{"top1": 0.5}"#)
 let sampleEmbedding = Embedding(
     kind: .image, input: "cat.jpg", values: [0.5, -1.25, .infinity, 3e-8])
 let sampleScores = ImageClassification(
@@ -48,7 +49,8 @@ let samples: [MessageSample] = [
         empty: StatusReply()),
     MessageSample(sampleArchitecture, empty: ModelArchitecture()),
     MessageSample(sampleModel, empty: ModelInfo()),
-    MessageSample(LoadModelRequest(name: "b32", directory: "/m"), empty: LoadModelRequest()),
+    MessageSample(
+        LoadModelRequest(name: "b32", directory: "/m", replace: true), empty: LoadModelRequest()),
     MessageSample(LoadModelReply(model: sampleModel, loadSeconds: 1.25), empty: LoadModelReply()),
     MessageSample(ListModelsRequest(), empty: ListModelsRequest()),
     MessageSample(
@@ -85,6 +87,15 @@ let samples: [MessageSample] = [
         empty: JobEvent()),
     MessageSample(CancelJobRequest(jobID: "j-7"), empty: CancelJobRequest()),
     MessageSample(CancelJobReply(state: .cancelled), empty: CancelJobReply()),
+    MessageSample(
+        SubmitJobRequest(kind: "embed-folder", paramsJSON: #"{"folder": "/photos"}"#),
+        empty: SubmitJobRequest()),
+    MessageSample(SubmitJobReply(job: sampleJob), empty: SubmitJobReply()),
+    MessageSample(
+        ListStoredRequest(model: "m", folder: "/photos", limit: 10, after: "a/b.jpg"),
+        empty: ListStoredRequest()),
+    MessageSample(
+        ListStoredReply(embeddings: [sampleEmbedding], total: 42), empty: ListStoredReply()),
 ]
 
 @Suite("Messages")

@@ -1,0 +1,147 @@
+// `arf embed-folder` and `arf jobs list|watch|cancel`. Watching is one stream of events from
+// the daemon, drawn as a progress bar; a watcher that goes away (Ctrl-C, a killed terminal)
+// leaves the job running, and `arf jobs watch ID` picks it up again from its current step.
+import ArfSupport
+import ArfWire
+import Foundation
+
+enum JobCommands {
+    static func embedFolder(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
+        let usage = "arf embed-folder --model NAME DIR [--batch N] [--max-rate R] [--detach]"
+        let folder = absolutePath(try arguments.operands(after: 1, count: 1...1, usage: usage)[0])
+        let model = try arguments.required("model", usage: usage)
+        let batch = try arguments.integer("batch", default: 32, in: 1...1024)
+        let maxRate = try arguments.number("max-rate", default: 0)
+        let detach = arguments.flag("detach")
+        try arguments.finish()
+        guard maxRate >= 0 else {
+            throw UsageError("--max-rate takes a number of images per second, 0 for no limit")
+        }
+
+        let params = JSON.object([
+            ("model", .string(model)), ("folder", .string(folder)), ("batch", .int(Int64(batch))),
+            ("max_rate", .double(maxRate)),
+        ])
+        let request = SubmitJobRequest(kind: "embed-folder", paramsJSON: params.text)
+        let job = try session.call(Methods.submitJob, request).job
+        if detach {
+            if session.json {
+                session.console.print(JSON.job(job).text)
+            } else {
+                session.console.print(job.id)
+                session.console.note(
+                    "job \(job.id) queued; follow it with: arf jobs watch \(job.id)")
+            }
+            return 0
+        }
+        if !session.json {
+            session.console.note("job \(job.id) queued: embed \(folder) with \(model)")
+        }
+        return try follow(job.id, unit: "img", session)
+    }
+
+    static func list(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
+        _ = try arguments.operands(after: 2, count: 0...0, usage: "arf jobs list [--json]")
+        try arguments.finish()
+        let jobs = try session.call(Methods.listJobs, ListJobsRequest()).jobs
+        if session.json {
+            session.console.print(JSON.array(jobs.map(JSON.job)).text)
+            return 0
+        }
+        guard !jobs.isEmpty else {
+            session.console.print("no jobs")
+            return 0
+        }
+        let now = Date().timeIntervalSince1970
+        var table = TextTable(headers: ["ID", "KIND", "STATE", "PROGRESS", "AGE", "MESSAGE"])
+        for job in jobs {
+            let progress = job.total > 0 ? "\(job.step)/\(job.total)" : "-"
+            table.rows.append([
+                job.id, job.kind, Format.state(job.state), progress,
+                Format.duration(now - job.createdUnix), job.message,
+            ])
+        }
+        session.console.print(table.text)
+        return 0
+    }
+
+    static func watch(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
+        let id = try arguments.operands(after: 2, count: 1...1, usage: "arf jobs watch ID")[0]
+        try arguments.finish()
+        let kind = try session.call(Methods.listJobs, ListJobsRequest()).jobs
+            .first { $0.id == id }?.kind
+        return try follow(id, unit: kind == "embed-folder" ? "img" : "items", session)
+    }
+
+    static func cancel(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
+        let id = try arguments.operands(after: 2, count: 1...1, usage: "arf jobs cancel ID")[0]
+        try arguments.finish()
+        let state = try session.call(Methods.cancelJob, CancelJobRequest(jobID: id)).state
+        if session.json {
+            session.console.print(
+                JSON.object([("job", .string(id)), ("state", .string(Format.state(state)))]).text)
+        } else {
+            session.console.print("job \(id): \(Format.state(state))")
+        }
+        return 0
+    }
+
+    /// Streams a job's events until it ends; 0 when it succeeded.
+    static func follow(_ id: String, unit: String, _ session: Session) throws -> Int32 {
+        let client = try session.connect()
+        defer { client.close() }
+        let stream = try client.openStream(Methods.watchJob, WatchJobRequest(jobID: id))
+        let bar = ProgressBar(console: session.console, title: "job \(id)", unit: unit)
+        var last: JobEvent?
+        var lastMessage = ""
+        do {
+            while let event = try stream.next() {
+                last = event
+                if session.json {
+                    session.console.print(JSON.event(event).text)
+                    continue
+                }
+                if !event.message.isEmpty, event.message != lastMessage, !event.state.isFinal {
+                    bar.message("job \(id): \(event.message)")
+                    lastMessage = event.message
+                }
+                bar.update(
+                    step: event.step, total: event.total, rate: event.rate, eta: event.etaSeconds)
+            }
+        } catch {
+            bar.finish()
+            guard let last, !last.state.isFinal else { throw error }
+            let reason = ClientError(error, socket: session.socketPath).message
+            throw ClientError.watchEnded(id: id, state: last.state, reason: reason)
+        }
+        bar.finish()
+
+        guard let last else {
+            throw ClientError.watchEnded(id: id, state: .unspecified, reason: "no events came")
+        }
+        switch last.state {
+        case .succeeded:
+            if !session.json { printSummary(last, session) }
+            return 0
+        case .failed, .cancelled:
+            throw ClientError.jobEnded(id: id, state: last.state, message: last.message)
+        default:
+            throw ClientError.watchEnded(
+                id: id, state: last.state, reason: "the daemon ended the stream")
+        }
+    }
+
+    /// The final message and, for jobs that report them, the items they skipped.
+    private static func printSummary(_ event: JobEvent, _ session: Session) {
+        session.console.print("job \(event.jobID) succeeded: \(event.message)")
+        guard let object = try? JSONSerialization.jsonObject(with: Data(event.resultJSON.utf8)),
+            let result = object as? [String: Any],
+            let failures = result["failures"] as? [[String: Any]]
+        else { return }
+        for failure in failures {
+            let path = failure["path"] as? String ?? "?"
+            let error = failure["error"] as? String ?? "?"
+            session.console.print("  skipped \(path): \(error)")
+        }
+    }
+}
