@@ -8,11 +8,18 @@ import PackageDescription
 /// raw buffers whose sizes are checked once, at the edges.
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
+/// The plugin API is a package of its own, built as a shared library, so that arfd and the
+/// plugins it loads at run time share one copy of its protocols.
+let pluginAPI: Target.Dependency = .product(name: "ArfPluginAPI", package: "PluginAPI")
+
 let package = Package(
     name: "arf",
     products: [
         .executable(name: "arf", targets: ["arf"]),
         .executable(name: "arf-bench", targets: ["arf-bench"]),
+    ],
+    dependencies: [
+        .package(path: "PluginAPI")
     ],
     targets: [
         // C libraries.
@@ -41,14 +48,39 @@ let package = Package(
             path: "Sources/ArfCLIP", swiftSettings: fast),
         .target(
             name: "ArfDaemon",
-            dependencies: ["ArfWire", "ArfStore", "ArfCLIP", "ArfImage", "ArfSupport", "ArfTensor"],
+            dependencies: [
+                "ArfWire", "ArfStore", "ArfCLIP", "ArfImage", "ArfSupport", "ArfTensor",
+                "ArfPlugins", pluginAPI,
+            ],
             path: "Sources/ArfDaemon"),
         .target(
             name: "ArfClient", dependencies: ["ArfWire", "ArfSupport"], path: "Sources/ArfClient"),
 
+        // Plugins: the registry and loader, then one target per built-in plugin.
+        .target(
+            name: "ArfPlugins",
+            dependencies: [
+                pluginAPI, "ArfSupport", "NearestCaptionCaptioner", "FileCaptioner",
+                "CommandCaptioner",
+            ],
+            path: "Sources/ArfPlugins"),
+        .target(
+            name: "NearestCaptionCaptioner", dependencies: [pluginAPI, "ArfTensor"],
+            path: "Plugins/NearestCaptionCaptioner", swiftSettings: fast),
+        .target(name: "FileCaptioner", dependencies: [pluginAPI], path: "Plugins/FileCaptioner"),
+        .target(
+            name: "CommandCaptioner", dependencies: [pluginAPI], path: "Plugins/CommandCaptioner"),
+
+        .target(
+            name: "ArfWorld", dependencies: ["ArfImage", "ArfTensor", "ArfSupport"],
+            path: "Sources/ArfWorld", swiftSettings: fast),
+        .target(
+            name: "ArfTraining", dependencies: ["ArfCLIP", "ArfTensor", "ArfSupport", "ArfImage"],
+            path: "Sources/ArfTraining", swiftSettings: fast),
+
         // Programs.
         .executableTarget(name: "arf", dependencies: ["ArfClient"], path: "Sources/arf"),
-        .executableTarget(name: "arfd", dependencies: ["ArfDaemon"], path: "Sources/arfd"),
+        .executableTarget(name: "arfd", dependencies: ["ArfDaemon", "ArfTensor"], path: "Sources/arfd"),
         .executableTarget(
             name: "arf-bench", dependencies: ["ArfCLIP", "CBLAS"], path: "Sources/arf-bench",
             swiftSettings: fast),
@@ -62,6 +94,10 @@ let package = Package(
         .testTarget(name: "ArfImageTests", dependencies: ["ArfImage", "ArfTensor"]),
         .testTarget(name: "ArfCLIPTests", dependencies: ["ArfCLIP"]),
         .testTarget(name: "ArfWireTests", dependencies: ["ArfWire"]),
+        .testTarget(
+            name: "ArfTrainingTests",
+            dependencies: ["ArfTraining", "ArfCLIP", "ArfTensor", "ArfImage"]),
+        .testTarget(name: "ArfWorldTests", dependencies: ["ArfWorld", "ArfImage"]),
         .testTarget(name: "ArfStoreTests", dependencies: ["ArfStore", "ArfSupport"]),
         .testTarget(
             name: "ArfDaemonTests",
