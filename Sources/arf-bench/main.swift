@@ -9,6 +9,7 @@ let usage = """
 
     parts:
       engine     CLIP forward and train-step rates against PyTorch (transformers' CLIPModel)
+      retrieval  exact and IVF top-k search against faiss (IndexFlatIP, IVF,Flat)
 
     Run `arf-bench <part> --help` for a part's options. Build with `swift build -c release`;
     a debug build measures nothing useful.
@@ -21,6 +22,8 @@ do {
     switch part {
     case "engine":
         try EngineBenchmark.main(words)
+    case "retrieval":
+        try RetrievalBenchmark.main(words)
     case "engine-child":
         try EngineBenchmark.child(words)
     case "--help", "-h", "help":

@@ -1,6 +1,7 @@
 // The Swift CLIP against transformers: for every fixture checkpoint, embeddings, logits, the
 // contrastive loss and every parameter's gradient must match what transformers computed
-// for the same inputs, within the tolerances the fixture states.
+// for the same inputs, within the tolerances the fixture states. ARF_PRINT_PARITY=1 prints
+// every comparison, not only the failing ones.
 import ArfCLIP
 import ArfTensor
 import Foundation
@@ -27,6 +28,9 @@ import Testing
         let e = relativeError(found, reference)
         let referenceNorm = reference.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         let absolute = e.relative * referenceNorm
+        if ProcessInfo.processInfo.environment["ARF_PRINT_PARITY"] != nil {
+            print("parity \(name): relative \(e.relative) largest \(e.largest)")
+        }
         #expect(
             e.relative <= tolerance || (referenceNorm < Self.noiseFloor && absolute < Self.noiseFloor),
             "\(name): relative error \(e.relative) > \(tolerance); largest difference \(e.largest) at \(e.at)")
@@ -76,6 +80,9 @@ import Testing
         model.logitScale.gradient[0] += result.dLogitScale
 
         let expectedLoss = try expected.tensor("loss")[0]
+        if ProcessInfo.processInfo.environment["ARF_PRINT_PARITY"] != nil {
+            print("parity loss: \(result.loss) against \(expectedLoss)")
+        }
         #expect(abs(result.loss - expectedLoss) <= Self.lossTolerance,
                 "loss \(result.loss) against \(expectedLoss)")
 
