@@ -20,10 +20,10 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var projectionDim = 96
     /// The most BPE merges to learn from the captions.
     public var merges = 2000
-    public var steps = 2000
+    public var steps = 1500
     public var batchSize = 256
     public var learningRate: Float = 1e-3
-    public var warmupSteps = 100
+    public var warmupSteps = 75
     public var weightDecay: Float = 0.1
     public var seed: UInt64 = 0
     public var checkpointInterval = 250
