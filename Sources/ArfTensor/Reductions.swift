@@ -77,7 +77,8 @@ public func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var a = SIMD8<Float>(repeating: -.infinity)
     var i = 0
     while i + 8 <= n {
-        a = pointwiseMax(a, load8(x + i))
+        let v = load8(x + i)
+        a.replace(with: v, where: v .> a)
         i += 8
     }
     var best = a.max()
