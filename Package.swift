@@ -50,27 +50,60 @@ let package = Package(
             name: "ArfDaemon",
             dependencies: [
                 "ArfWire", "ArfStore", "ArfCLIP", "ArfImage", "ArfSupport", "ArfTensor",
-                "ArfPlugins", pluginAPI,
+                "ArfPlugins", pluginAPI, "ArfTraining",
             ],
             path: "Sources/ArfDaemon"),
         .target(
-            name: "ArfClient", dependencies: ["ArfWire", "ArfSupport"], path: "Sources/ArfClient"),
+            name: "ArfClient", dependencies: ["ArfWire", "ArfSupport", "ArfWorld"],
+            path: "Sources/ArfClient"),
 
         // Plugins: the registry and loader, then one target per built-in plugin.
         .target(
             name: "ArfPlugins",
             dependencies: [
-                pluginAPI, "ArfSupport", "NearestCaptionCaptioner", "FileCaptioner",
-                "CommandCaptioner",
+                pluginAPI, "ArfSupport", "ArfPluginAdapters", "NearestCaptionCaptioner",
+                "FileCaptioner", "CommandCaptioner", "ExactRetriever", "IVFRetriever",
+                "CrossEntropyLossPlugin", "FLYPLossPlugin", "CaptionAnchorLossPlugin",
+                "PairAnchorLossPlugin",
             ],
             path: "Sources/ArfPlugins"),
+        .target(
+            name: "ArfPluginAdapters",
+            dependencies: [
+                pluginAPI, "ArfTraining", "ArfRetrieval", "ArfTensor", "ArfCLIP", "ArfSupport",
+            ],
+            path: "Sources/ArfPluginAdapters"),
         .target(
             name: "NearestCaptionCaptioner", dependencies: [pluginAPI, "ArfTensor"],
             path: "Plugins/NearestCaptionCaptioner", swiftSettings: fast),
         .target(name: "FileCaptioner", dependencies: [pluginAPI], path: "Plugins/FileCaptioner"),
         .target(
             name: "CommandCaptioner", dependencies: [pluginAPI], path: "Plugins/CommandCaptioner"),
+        .target(
+            name: "ExactRetriever", dependencies: [pluginAPI, "ArfPluginAdapters", "ArfRetrieval"],
+            path: "Plugins/ExactRetriever"),
+        .target(
+            name: "IVFRetriever", dependencies: [pluginAPI, "ArfPluginAdapters", "ArfRetrieval"],
+            path: "Plugins/IVFRetriever"),
+        .target(
+            name: "CrossEntropyLossPlugin",
+            dependencies: [pluginAPI, "ArfPluginAdapters", "ArfTraining", "ArfTensor"],
+            path: "Plugins/CrossEntropyLossPlugin"),
+        .target(
+            name: "FLYPLossPlugin", dependencies: [pluginAPI, "ArfPluginAdapters", "ArfTraining"],
+            path: "Plugins/FLYPLossPlugin"),
+        .target(
+            name: "CaptionAnchorLossPlugin",
+            dependencies: [pluginAPI, "ArfPluginAdapters", "ArfTraining"],
+            path: "Plugins/CaptionAnchorLossPlugin"),
+        .target(
+            name: "PairAnchorLossPlugin",
+            dependencies: [pluginAPI, "ArfPluginAdapters", "ArfTraining"],
+            path: "Plugins/PairAnchorLossPlugin"),
 
+        .target(
+            name: "ArfRetrieval", dependencies: ["ArfTensor", "ArfStore", "ArfSupport"],
+            path: "Sources/ArfRetrieval", swiftSettings: fast),
         .target(
             name: "ArfWorld", dependencies: ["ArfImage", "ArfTensor", "ArfSupport"],
             path: "Sources/ArfWorld", swiftSettings: fast),
@@ -80,10 +113,11 @@ let package = Package(
 
         // Programs.
         .executableTarget(name: "arf", dependencies: ["ArfClient"], path: "Sources/arf"),
-        .executableTarget(name: "arfd", dependencies: ["ArfDaemon", "ArfTensor"], path: "Sources/arfd"),
         .executableTarget(
-            name: "arf-bench", dependencies: ["ArfCLIP", "CBLAS"], path: "Sources/arf-bench",
-            swiftSettings: fast),
+            name: "arfd", dependencies: ["ArfDaemon", "ArfTensor"], path: "Sources/arfd"),
+        .executableTarget(
+            name: "arf-bench", dependencies: ["ArfCLIP", "ArfRetrieval", "CBLAS"],
+            path: "Sources/arf-bench", swiftSettings: fast),
 
         .executableTarget(
             name: "arf-store-crash-writer", dependencies: ["ArfStore"],
@@ -97,12 +131,23 @@ let package = Package(
         .testTarget(
             name: "ArfTrainingTests",
             dependencies: ["ArfTraining", "ArfCLIP", "ArfTensor", "ArfImage"]),
+        .testTarget(
+            name: "ArfRetrievalTests", dependencies: ["ArfRetrieval", "ArfStore", "ArfTensor"]),
         .testTarget(name: "ArfWorldTests", dependencies: ["ArfWorld", "ArfImage"]),
         .testTarget(name: "ArfStoreTests", dependencies: ["ArfStore", "ArfSupport"]),
+        .testTarget(
+            name: "ArfPluginsTests",
+            dependencies: [
+                "ArfPlugins", pluginAPI, "NearestCaptionCaptioner", "FileCaptioner",
+                "CommandCaptioner", "ArfPluginAdapters", "CrossEntropyLossPlugin", "FLYPLossPlugin",
+                "CaptionAnchorLossPlugin", "PairAnchorLossPlugin", "ExactRetriever", "IVFRetriever",
+                "ArfTraining", "ArfTensor", "ArfCLIP",
+            ]),
         .testTarget(
             name: "ArfDaemonTests",
             dependencies: [
                 "ArfDaemon", "ArfClient", "ArfWire", "ArfTensor", "ArfCLIP", "ArfImage",
+                "ArfWorld",
             ]),
     ],
     swiftLanguageModes: [.v5]

@@ -9,7 +9,10 @@ import Foundation
 /// The arf program.
 public enum ArfCLI {
     /// Options that take no value, for every command.
-    static let flags: Set<String> = ["json", "help", "replace", "detach"]
+    static let flags: Set<String> = [
+        "json", "help", "replace", "detach", "exclude-eval", "force", "register", "no-register",
+        "quick",
+    ]
 
     /// Runs arf with `words` (the arguments without the program name); returns the exit code.
     public static func run(
@@ -78,6 +81,33 @@ public enum ArfCLI {
             case "cancel": return try JobCommands.cancel(&arguments, session)
             default: throw unknownSubcommand(path, of: "jobs", choices: "list, watch, cancel")
             }
+        case "data":
+            switch path.dropFirst().first {
+            case "add": return try DataCommands.add(&arguments, session)
+            case "list": return try DataCommands.list(&arguments, session)
+            case "show": return try DataCommands.show(&arguments, session)
+            case "rm": return try DataCommands.remove(&arguments, session)
+            case "embed": return try DataCommands.embed(&arguments, session)
+            case "embeddings": return try DataCommands.embeddings(&arguments, session)
+            default:
+                throw unknownSubcommand(
+                    path, of: "data", choices: "add, list, show, rm, embed, embeddings")
+            }
+        case "anchors":
+            switch path.dropFirst().first {
+            case "caption": return try AnchorCommands.caption(&arguments, session)
+            case "retrieve": return try AnchorCommands.retrieve(&arguments, session)
+            case "show": return try AnchorCommands.show(&arguments, session)
+            default:
+                throw unknownSubcommand(path, of: "anchors", choices: "caption, retrieve, show")
+            }
+        case "plugins":
+            guard path.dropFirst().first == "list" else {
+                throw unknownSubcommand(path, of: "plugins", choices: "list")
+            }
+            return try AnchorCommands.listPlugins(&arguments, session)
+        case "finetune", "pretrain", "runs", "eval", "wise", "results", "report", "world", "demo":
+            return try TrainingCommands.dispatch(command, &arguments, session)
         default:
             throw UsageError("unknown command \(command)", hint: "see arf --help")
         }

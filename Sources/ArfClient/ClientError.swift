@@ -20,6 +20,8 @@ enum ClientError: Error, CustomStringConvertible {
     case jobEnded(id: String, state: JobState, message: String)
     /// The stream of a job ended while the job was still going (the daemon stopped).
     case watchEnded(id: String, state: JobState, reason: String)
+    /// Work the client does itself failed (writing a world, starting a daemon).
+    case local(String, hint: String)
 
     init(_ error: Error, socket: String) {
         switch error {
@@ -54,6 +56,8 @@ enum ClientError: Error, CustomStringConvertible {
             "job \(id) \(Format.state(state))" + (message.isEmpty ? "" : ": \(message)")
         case .watchEnded(let id, let state, let reason):
             "stopped watching job \(id) while it was \(Format.state(state)): \(reason)"
+        case .local(let message, _):
+            message
         }
     }
 
@@ -71,6 +75,8 @@ enum ClientError: Error, CustomStringConvertible {
             "see arf jobs list; details in arf jobs list --json (job \(id))"
         case .watchEnded(let id, _, _):
             "the job keeps its place; follow it again with: arf jobs watch \(id)"
+        case .local(_, let hint):
+            hint
         }
     }
 

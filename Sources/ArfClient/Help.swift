@@ -17,6 +17,19 @@ enum Help {
           embed-folder               embed and store every image under a folder (a job)
           jobs list|watch|cancel     follow and control jobs
           embeddings list            read back embeddings stored by embed-folder
+          data add|list|show|rm      register and inspect datasets (image folders, pair lists)
+          data embed|embeddings      embed a dataset and store the vectors (a job), read them
+          anchors caption|retrieve   caption a dataset, or retrieve pairs from a pool (jobs)
+          anchors show               show a dataset's captions or a task's retrieved pairs
+          plugins list               captioners, retrievers and losses, with their options
+          finetune                   finetune a model on a dataset: ft, lp-ft, flyp, arf (a job)
+          eval                       evaluate a model on registered datasets (a job)
+          wise                       WiSE-FT curve between a zero-shot and a finetuned model
+          results | runs list        stored evaluation results | finetuning runs
+          report                     write the HTML results page
+          pretrain                   pretrain a CLIP model from scratch on pairs (a job)
+          world generate             write the synthetic world (no daemon needed)
+          demo                       the whole experiment, start to finish
 
         global options:
           --socket PATH   the daemon's socket (default: $ARF_SOCKET, else
@@ -118,7 +131,10 @@ enum Help {
     /// The help for the longest command path in `words` that has one.
     static func text(for words: [String]) -> String {
         for length in stride(from: min(words.count, 2), through: 1, by: -1) {
-            if let text = texts[words.prefix(length).joined(separator: " ")] { return text }
+            let key = words.prefix(length).joined(separator: " ")
+            if let text = texts[key] ?? DataHelp.texts[key] ?? TrainingHelp.texts[key] {
+                return text
+            }
         }
         return main
     }

@@ -23,11 +23,14 @@ final class ProgressBar {
         self.unit = unit
     }
 
-    /// Shows the latest step; `rate` is in units per second, `eta` in seconds (0: unknown).
-    func update(step: UInt64, total: UInt64, rate: Double, eta: Double) {
+    /// Shows the latest step; `rate` is in units per second, `eta` in seconds (0: unknown),
+    /// `detail` is appended (a training loss, say).
+    func update(step: UInt64, total: UInt64, rate: Double, eta: Double, detail: String = "") {
         // Before a job has counted its work there is nothing to draw.
         if total == 0 && step == 0 { return }
-        let status = Self.status(step: step, total: total, rate: rate, eta: eta, unit: unit)
+        let status =
+            Self.status(step: step, total: total, rate: rate, eta: eta, unit: unit)
+            + (detail.isEmpty ? "" : " " + detail)
         if console.errorIsTerminal {
             let fraction = total > 0 ? min(1, Double(step) / Double(total)) : 0
             let filled = Int((fraction * Double(width)).rounded(.down))

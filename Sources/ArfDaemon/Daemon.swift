@@ -4,7 +4,10 @@
 // then closes the store. A second signal during that exits at once (the store stays
 // consistent, since every commit is atomic; the job then resumes as interrupted).
 //
-// Every built-in job kind is listed in `Daemon.jobKinds`.
+// Every built-in job kind is listed in `Daemon.jobKinds`; the kinds that work on datasets
+// come from `DatasetService.jobKinds`, those that train and evaluate from
+// `TrainingService.jobKinds`.
+import ArfPlugins
 import ArfStore
 import ArfSupport
 import ArfTensor
@@ -25,6 +28,8 @@ public final class Daemon: @unchecked Sendable {
     private let models: ModelRegistry
     private let jobs: JobManager
     private let inference: Inference
+    private let datasetService: DatasetService
+    private let trainingService: TrainingService
     private let started = Date()
     private var server: WireServer?
 
@@ -37,7 +42,18 @@ public final class Daemon: @unchecked Sendable {
         store = try Store.open(directory: storeFolder)
         do {
             models = try ModelRegistry(store: store)
-            jobs = try JobManager(store: store, models: models, kinds: Self.jobKinds)
+            let plugins = try PluginCatalog(folder: options.pluginsFolder)
+            plugins.registerTrainingLosses()
+            datasetService = DatasetService(
+                datasets: try DatasetRegistry(store: store), plugins: plugins, models: models,
+                store: store)
+            trainingService = TrainingService(
+                context: TrainingContext(
+                    store: store, models: models, datasets: datasetService.datasets,
+                    dataFolder: options.dataFolder))
+            jobs = try JobManager(
+                store: store, models: models,
+                kinds: Self.jobKinds + datasetService.jobKinds + trainingService.jobKinds)
         } catch {
             store.close()
             throw error
@@ -183,6 +199,8 @@ public final class Daemon: @unchecked Sendable {
                     job: try jobs.submit(kind: request.kind, paramsJSON: request.paramsJSON))
             }
         }
+        datasetService.register(&handlers, jobs: jobs)
+        trainingService.register(&handlers)
         return handlers
     }
 }

@@ -29,6 +29,17 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
     case dataFolderInUse(path: String)
     case dataFolderUnusable(path: String, reason: String)
     case configFile(path: String, reason: String)
+    case unknownDataset(name: String, known: [String])
+    case datasetExists(name: String, path: String)
+    /// A folder or pair list that cannot be registered as a dataset.
+    case badDataset(path: String, reason: String)
+    /// A dataset that a queued or running job still reads.
+    case datasetInUse(name: String, job: String)
+    /// Neither a dataset nor a retrieval task has this name.
+    case unknownAnchors(name: String)
+    case unknownCaptionSet(dataset: String, id: String, known: [String])
+    /// A finetuning run of this name exists with other settings.
+    case runExists(name: String)
 
     public var description: String {
         switch self {
@@ -58,6 +69,20 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
             "cannot use data folder \(path): \(reason)"
         case .configFile(let path, let reason):
             "cannot use config file \(path): \(reason)"
+        case .unknownDataset(let name, _):
+            "no dataset named \(name)"
+        case .datasetExists(let name, let path):
+            "a dataset named \(name) is already registered (from \(path))"
+        case .badDataset(let path, let reason):
+            "cannot register \(path) as a dataset: \(reason)"
+        case .datasetInUse(let name, let job):
+            "dataset \(name) is used by job \(job), which has not ended"
+        case .unknownAnchors(let name):
+            "no dataset or retrieval task named \(name)"
+        case .unknownCaptionSet(let dataset, let id, _):
+            "dataset \(dataset) has no caption set \(id)"
+        case .runExists(let name):
+            "a finetuning run named \(name) exists with other settings"
         }
     }
 
@@ -99,6 +124,34 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
                 .failedPrecondition, description, hint: "give a folder you can write: --data DIR")
         case .configFile:
             CallStatus(.invalidArgument, description)
+        case .unknownDataset(_, let known):
+            CallStatus(
+                .notFound, description,
+                hint: known.isEmpty
+                    ? "register one with: arf data add NAME PATH --role ROLE"
+                    : "datasets: \(known.joined(separator: ", "))")
+        case .datasetExists:
+            CallStatus(.alreadyExists, description, hint: "remove it first: arf data rm NAME")
+        case .badDataset:
+            CallStatus(.invalidArgument, description, hint: "see arf data add --help")
+        case .datasetInUse(_, let job):
+            CallStatus(
+                .failedPrecondition, description, hint: "wait for it or: arf jobs cancel \(job)")
+        case .unknownAnchors:
+            CallStatus(
+                .notFound, description,
+                hint: "caption a dataset with arf anchors caption, or retrieve with "
+                    + "arf anchors retrieve")
+        case .unknownCaptionSet(_, _, let known):
+            CallStatus(
+                .notFound, description,
+                hint: known.isEmpty
+                    ? "caption it with: arf anchors caption DATASET --captioner NAME"
+                    : "caption sets: \(known.joined(separator: ", "))")
+        case .runExists:
+            CallStatus(
+                .alreadyExists, description,
+                hint: "give the run another name (--run NAME); arf runs list shows the runs")
         }
     }
 }

@@ -23,12 +23,14 @@ public struct DaemonOptions: Sendable {
     public var logLevel: LogLevel
     /// How long a shutdown waits for the running job to reach its next step.
     public var jobStopSeconds: Double
+    /// A folder of plugin libraries to load at start-up.
+    public var pluginsFolder: String?
 
     public init(
         socketPath: String, dataFolder: String,
         threads: Int = ProcessInfo.processInfo.activeProcessorCount,
         allowedUIDs: Set<UInt32> = [], inferenceSlots: Int = 2, logLevel: LogLevel = .info,
-        jobStopSeconds: Double = 60
+        jobStopSeconds: Double = 60, pluginsFolder: String? = nil
     ) {
         self.socketPath = socketPath
         self.dataFolder = dataFolder
@@ -37,11 +39,13 @@ public struct DaemonOptions: Sendable {
         self.inferenceSlots = inferenceSlots
         self.logLevel = logLevel
         self.jobStopSeconds = jobStopSeconds
+        self.pluginsFolder = pluginsFolder
     }
 
     /// arfd's help text.
     public static let usage = """
         usage: arfd --data DIR [--socket PATH] [--config FILE] [--threads N] [--log-level L]
+                    [--plugins DIR]
 
         Runs the arf daemon in the foreground: it loads CLIP models, answers embedding and
         classification calls, and runs long jobs one at a time. Stop it with SIGTERM or Ctrl-C;
@@ -54,6 +58,8 @@ public struct DaemonOptions: Sendable {
           --config FILE     JSON settings: allowed_uids, threads, inference_slots, log_level
           --threads N       compute threads (default: the number of cores)
           --log-level L     debug, info, warn or error (default: info)
+          --plugins DIR     load every plugin library (*.so) in DIR; one that does not load
+                            is refused with the reason and the rest still load
           --help            show this text
         """
 
@@ -80,12 +86,16 @@ public struct DaemonOptions: Sendable {
             throw UsageError(
                 "unknown log level \(levelName)", hint: "use debug, info, warn or error")
         }
+        let plugins = arguments.option("plugins").map {
+            URL(fileURLWithPath: $0).standardizedFileURL.path
+        }
         try arguments.finish()
         return DaemonOptions(
             socketPath: socket,
             dataFolder: URL(fileURLWithPath: data).standardizedFileURL.path,
             threads: threads, allowedUIDs: file.allowedUIDs,
-            inferenceSlots: file.inferenceSlots ?? max(2, threads), logLevel: level)
+            inferenceSlots: file.inferenceSlots ?? max(2, threads), logLevel: level,
+            pluginsFolder: plugins)
     }
 }
 

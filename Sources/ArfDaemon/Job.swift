@@ -35,6 +35,9 @@ struct JobRecord: Codable, Equatable {
     var total: UInt64 = 0
     var rate: Double = 0
     var etaSeconds: Double = 0
+    /// The latest training loss and learning rate, for jobs that train; absent otherwise.
+    var loss: Double?
+    var learningRate: Double?
     /// The latest thing worth telling a watcher.
     var message: String
     /// Notable events of every run (skipped items, interruptions), oldest first, capped.
@@ -64,8 +67,8 @@ struct JobRecord: Codable, Equatable {
 
     var event: JobEvent {
         JobEvent(
-            jobID: String(id), state: phase.wire, step: step, total: total, rate: rate,
-            etaSeconds: etaSeconds, message: message,
+            jobID: String(id), state: phase.wire, step: step, total: total, loss: loss ?? 0,
+            learningRate: learningRate ?? 0, rate: rate, etaSeconds: etaSeconds, message: message,
             resultJSON: phase == .succeeded ? resultJSON : "")
     }
 }
@@ -136,15 +139,19 @@ public final class JobContext: @unchecked Sendable {
     }
 
     /// Stores the job's progress, together with `writes` when given, in one transaction, and
-    /// tells watchers. `writes` may run more than once, so it must only write.
+    /// tells watchers. `writes` may run more than once, so it must only write. Training jobs
+    /// also report their latest loss and learning rate.
     public func report(
         step: UInt64, total: UInt64, rate: Double = 0, etaSeconds: Double = 0,
+        loss: Double? = nil, learningRate: Double? = nil,
         message: String? = nil, writes: ((WriteTransaction) throws -> Void)? = nil
     ) throws {
         record.step = step
         record.total = total
         record.rate = rate
         record.etaSeconds = etaSeconds
+        if let loss { record.loss = loss }
+        if let learningRate { record.learningRate = learningRate }
         if let message { record.message = message }
         record.updatedUnix = Date().timeIntervalSince1970
         try manager.persist(record, writes: writes)

@@ -1,12 +1,22 @@
 // What the daemon keeps in its data folder, in one place. The folder holds an LMDB store
-// (ArfStore) with three tables, and a lock file that keeps a second daemon out:
+// (ArfStore) with these tables, and a lock file that keeps a second daemon out:
 //
-//   models      Key(name)                          -> ModelRecord as JSON
-//   jobs        Key(id: UInt64)                    -> JobRecord as JSON
-//   embeddings  Key(model, folder, relative path)  -> normalised float vector
+//   models         Key(name)                          -> ModelRecord as JSON
+//   jobs           Key(id: UInt64)                    -> JobRecord as JSON
+//   embeddings     Key(model, folder, relative path)  -> normalised float vector
+//                  Key(model, "dataset", dataset, modality, item: UInt64) -> the same
+//   datasets       Key(name)                          -> DatasetRecord as JSON
+//   dataset_items  Key(dataset, item: UInt64)         -> DatasetItemRecord as JSON
+//   caption_sets   Key(dataset, set id)               -> CaptionSetRecord as JSON
+//   captions       Key(dataset, set id, item: UInt64) -> CaptionRecord as JSON
+//   anchor_tasks   Key(task)                          -> AnchorTaskRecord as JSON
+//   anchors        Key(task, rank: UInt64)            -> PairAnchorRecord as JSON
 //
 // Model names, folders and item paths are string key parts, so one model's embeddings of one
 // folder are a key prefix: they can be counted, listed in item order, or dropped together.
+// A folder is an absolute path, so folder keys never meet the "dataset" keys beside them, and
+// replacing a model drops both. Dataset items are numbered in the order of the registered
+// snapshot, which is what keeps item numbers stable.
 import ArfStore
 import ArfSupport
 import Foundation
@@ -30,6 +40,34 @@ enum StoreLayout {
     static func embeddingKey(model: String, folder: String, item: String) -> Key {
         Key(model, folder, item)
     }
+
+    static let datasets = "datasets"
+    static let datasetItems = "dataset_items"
+    static let captionSets = "caption_sets"
+    static let captions = "captions"
+    static let anchorTasks = "anchor_tasks"
+    static let anchors = "anchors"
+
+    /// Every embedding of one model's items of a dataset from one tower.
+    static func datasetEmbeddingPrefix(model: String, dataset: String, modality: String) -> Key {
+        Key(model, "dataset", dataset, modality)
+    }
+
+    static func datasetEmbeddingKey(model: String, dataset: String, modality: String, item: Int)
+        -> Key
+    {
+        Key(model, "dataset", dataset, modality).appending(UInt64(item))
+    }
+
+    static func datasetItemKey(_ dataset: String, _ item: Int) -> Key {
+        Key(dataset).appending(UInt64(item))
+    }
+
+    static func captionKey(dataset: String, set: String, item: Int) -> Key {
+        Key(dataset, set).appending(UInt64(item))
+    }
+
+    static func anchorKey(task: String, rank: Int) -> Key { Key(task).appending(UInt64(rank)) }
 }
 
 /// The exclusive lock on a data folder, held for the daemon's lifetime. The kernel drops it

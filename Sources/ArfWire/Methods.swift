@@ -5,7 +5,7 @@
 // room inside each group.
 //
 // Id ranges: 1-9 daemon, 10-19 models, 20-29 inference, 30-39 jobs, 40-49 datasets,
-// 50-59 anchors, 60-69 finetuning, 70-79 evaluation.
+// 50-59 anchors, 60-69 finetuning, 70-79 evaluation, 80-89 plugins.
 
 /// Whether a method answers once or streams events.
 public enum MethodKind: String, Sendable {
@@ -73,12 +73,44 @@ public enum Methods {
     public static let submitJob = UnaryMethod<SubmitJobRequest, SubmitJobReply>(
         id: 33, name: "arf.v1.Jobs/Submit")
 
+    public static let addDataset = UnaryMethod<AddDatasetRequest, AddDatasetReply>(
+        id: 40, name: "arf.v1.Datasets/Add")
+    public static let listDatasets = UnaryMethod<ListDatasetsRequest, ListDatasetsReply>(
+        id: 41, name: "arf.v1.Datasets/List")
+    public static let showDataset = UnaryMethod<ShowDatasetRequest, ShowDatasetReply>(
+        id: 42, name: "arf.v1.Datasets/Show")
+    public static let removeDataset = UnaryMethod<RemoveDatasetRequest, RemoveDatasetReply>(
+        id: 43, name: "arf.v1.Datasets/Remove")
+    public static let listDatasetEmbeddings = UnaryMethod<
+        ListDatasetEmbeddingsRequest, ListDatasetEmbeddingsReply
+    >(id: 44, name: "arf.v1.Datasets/Embeddings")
+
+    public static let showAnchors = UnaryMethod<ShowAnchorsRequest, ShowAnchorsReply>(
+        id: 50, name: "arf.v1.Anchors/Show")
+
+    public static let listRuns = UnaryMethod<ListRunsRequest, ListRunsReply>(
+        id: 60, name: "arf.v1.Finetuning/Runs")
+
+    public static let listResults = UnaryMethod<ListResultsRequest, ListResultsReply>(
+        id: 70, name: "arf.v1.Evaluation/Results")
+    public static let writeReport = UnaryMethod<WriteReportRequest, WriteReportReply>(
+        id: 71, name: "arf.v1.Evaluation/Report")
+
+    public static let listPlugins = UnaryMethod<ListPluginsRequest, ListPluginsReply>(
+        id: 80, name: "arf.v1.Plugins/List")
+
     /// The table, in id order; ids and names are unique (a test checks).
     public static let all: [MethodDescriptor] = [
         status.descriptor,
         loadModel.descriptor, listModels.descriptor,
         embed.descriptor, classify.descriptor, listStored.descriptor,
         listJobs.descriptor, watchJob.descriptor, cancelJob.descriptor, submitJob.descriptor,
+        addDataset.descriptor, listDatasets.descriptor, showDataset.descriptor,
+        removeDataset.descriptor, listDatasetEmbeddings.descriptor,
+        showAnchors.descriptor,
+        listRuns.descriptor,
+        listResults.descriptor, writeReport.descriptor,
+        listPlugins.descriptor,
     ]
 
     /// The method with this id, if the table has one.

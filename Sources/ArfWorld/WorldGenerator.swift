@@ -15,11 +15,13 @@ public enum WorldGenerator {
     public static let version = 1
 
     /// Writes the world of `seed` at `scale` into `out`, which must be empty or absent, and
-    /// returns its manifest (also written to `out/world.json`).
+    /// returns its manifest (also written to `out/world.json`). `progress`, when given, is
+    /// called from worker threads with the pictures written so far and their total.
     @discardableResult
     public static func generate(
         out: URL, seed: UInt64, scale: WorldScale = .default,
-        threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> WorldManifest {
         if let problem = scale.problem { throw WorldError.badScale(problem) }
         let started = Date()
@@ -36,7 +38,8 @@ public enum WorldGenerator {
         let jobs = WorldSplit.allCases.flatMap { split in
             (0..<world.count(of: split)).map { (split, $0) }
         }
-        let results = try drawAll(jobs, world: world, out: out, threads: threads)
+        let results = try drawAll(
+            jobs, world: world, out: out, threads: threads, progress: progress)
         var files = results.map(\.file)
         let pool = results.filter { $0.item.split == .pool }.map(\.item)
         let finetune = results.filter { $0.item.split == .finetune }.map(\.item)
@@ -101,10 +104,12 @@ public enum WorldGenerator {
 
     /// Draws, encodes and writes every job, spreading chunks of jobs over `threads` workers.
     private static func drawAll(
-        _ jobs: [(WorldSplit, Int)], world: World, out: URL, threads: Int
+        _ jobs: [(WorldSplit, Int)], world: World, out: URL, threads: Int,
+        progress: (@Sendable (Int, Int) -> Void)?
     ) throws -> [Drawn] {
         let lock = NSLock()
         var next = 0
+        var done = 0
         var failure: Error?
         var results = [Drawn?](repeating: nil, count: jobs.count)
         let chunk = 64
@@ -127,6 +132,13 @@ public enum WorldGenerator {
                             lock.unlock()
                             return
                         }
+                    }
+                    if let progress {
+                        let written = lock.withLock {
+                            done += min(chunk, jobs.count - start)
+                            return done
+                        }
+                        progress(written, jobs.count)
                     }
                 }
             }

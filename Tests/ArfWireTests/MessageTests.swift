@@ -38,7 +38,98 @@ let sampleScores = ImageClassification(
         LabelScore(label: "dog", probability: 0.9), LabelScore(label: "cat", probability: 0.1),
     ])
 
-let samples: [MessageSample] = [
+let sampleDataset = DatasetInfo(
+    name: "pets", role: "finetune", format: "imagefolder", path: "/data/pets", root: "/data/pets",
+    items: 3680, classes: ["abyssinian", "beagle"], createdUnix: 1.7e9)
+let sampleCaptionSet = CaptionSetInfo(
+    id: "nearest-caption-1a2b", captioner: "nearest-caption", version: "1.0.0",
+    source: "built-in", model: "b32", optionsJSON: #"{"top_k":1}"#, count: 3680,
+    createdUnix: 1.7e9)
+let sampleTask = AnchorTaskInfo(
+    task: "pets-anchors", pool: "cc3m", finetune: "pets", model: "b32", retriever: "exact",
+    optionsJSON: "{}", perClass: 16, query: "both", excludeEval: true, dedup: 0.98, count: 592,
+    createdUnix: 1.7e9)
+let samplePair = PairAnchor(
+    rank: 3, poolIndex: 1_234_567, path: "images/000123.jpg", caption: "a dog on a beach",
+    classIndex: 1, className: "beagle", score: 0.31, query: "image")
+let samplePlugin = PluginInfo(
+    kind: "captioner", name: "command", version: "1.0.0", source: "built-in",
+    summary: "runs a program",
+    options: [
+        PluginOption(
+            name: "diversity", type: "string", defaultValue: "none", required: false,
+            help: "how", choices: ["none", "mmr"]),
+        PluginOption(name: "command", type: "string", required: true, help: "the program"),
+    ])
+
+let datasetSamples: [MessageSample] = [
+    MessageSample(sampleDataset, empty: DatasetInfo()),
+    MessageSample(
+        AddDatasetRequest(
+            name: "cc3m", path: "/data/cc3m.tsv", role: "pool", format: "pairs",
+            filepathColumn: "file", captionColumn: "title", separator: "tab"),
+        empty: AddDatasetRequest()),
+    MessageSample(AddDatasetReply(dataset: sampleDataset), empty: AddDatasetReply()),
+    MessageSample(ListDatasetsRequest(), empty: ListDatasetsRequest()),
+    MessageSample(
+        ListDatasetsReply(datasets: [sampleDataset, DatasetInfo(name: "x")]),
+        empty: ListDatasetsReply()),
+    MessageSample(ShowDatasetRequest(name: "pets", sample: 5), empty: ShowDatasetRequest()),
+    MessageSample(
+        DatasetItemInfo(index: 7, path: "beagle/1.jpg", className: "beagle", caption: "a dog"),
+        empty: DatasetItemInfo()),
+    MessageSample(
+        StoredEmbeddingCount(model: "b32", modality: "text", count: 9),
+        empty: StoredEmbeddingCount()),
+    MessageSample(sampleCaptionSet, empty: CaptionSetInfo()),
+    MessageSample(
+        ShowDatasetReply(
+            dataset: sampleDataset, sample: [DatasetItemInfo(index: 1, path: "a.png")],
+            embeddings: [StoredEmbeddingCount(model: "b32", modality: "image", count: 3)],
+            captionSets: [sampleCaptionSet], classCounts: [1840, 1840]),
+        empty: ShowDatasetReply()),
+    MessageSample(RemoveDatasetRequest(name: "pets"), empty: RemoveDatasetRequest()),
+    MessageSample(
+        RemoveDatasetReply(items: 3680, embeddings: 7360, captions: 3680),
+        empty: RemoveDatasetReply()),
+    MessageSample(
+        ListDatasetEmbeddingsRequest(
+            name: "pets", model: "b32", modality: "text", limit: 10, start: 20),
+        empty: ListDatasetEmbeddingsRequest()),
+    MessageSample(
+        ListDatasetEmbeddingsReply(embeddings: [sampleEmbedding], indices: [20], total: 3680),
+        empty: ListDatasetEmbeddingsReply()),
+    MessageSample(
+        ShowAnchorsRequest(name: "pets", sample: 5, captionSet: "file-9f"),
+        empty: ShowAnchorsRequest()),
+    MessageSample(CaptionText(text: "a dog", score: 0.25), empty: CaptionText()),
+    MessageSample(
+        CaptionAnchor(
+            index: 4, path: "beagle/4.jpg",
+            captions: [CaptionText(text: "a dog", score: 0.5), CaptionText(text: "a pet")]),
+        empty: CaptionAnchor()),
+    MessageSample(sampleTask, empty: AnchorTaskInfo()),
+    MessageSample(samplePair, empty: PairAnchor()),
+    MessageSample(
+        ShowAnchorsReply(
+            kind: "pairs", name: "pets-anchors", captionSets: [sampleCaptionSet],
+            captionSet: "nearest-caption-1a2b",
+            captions: [CaptionAnchor(index: 1, path: "a.png", captions: [CaptionText(text: "t")])],
+            task: sampleTask, pairs: [samplePair], total: 592),
+        empty: ShowAnchorsReply()),
+    MessageSample(samplePlugin.options[0], empty: PluginOption()),
+    MessageSample(samplePlugin, empty: PluginInfo()),
+    MessageSample(
+        PluginRefusalInfo(path: "/p/libx.so", reason: "wrong API version"),
+        empty: PluginRefusalInfo()),
+    MessageSample(ListPluginsRequest(), empty: ListPluginsRequest()),
+    MessageSample(
+        ListPluginsReply(
+            plugins: [samplePlugin], refused: [PluginRefusalInfo(path: "/p/a.so", reason: "r")]),
+        empty: ListPluginsReply()),
+]
+
+let samples: [MessageSample] = datasetSamples + trainingSamples + [
     MessageSample(
         CallStatus(.failedPrecondition, "model busy", hint: "wait"), empty: CallStatus(.ok, "")),
     MessageSample(StatusRequest(), empty: StatusRequest()),
