@@ -116,7 +116,8 @@ let package = Package(
         .executableTarget(
             name: "arfd", dependencies: ["ArfDaemon", "ArfTensor"], path: "Sources/arfd"),
         .executableTarget(
-            name: "arf-bench", dependencies: ["ArfCLIP", "ArfRetrieval", "CBLAS"],
+            name: "arf-bench",
+            dependencies: ["ArfCLIP", "ArfRetrieval", "ArfWire", "ArfImage", "CBLAS"],
             path: "Sources/arf-bench", swiftSettings: fast),
 
         .executableTarget(

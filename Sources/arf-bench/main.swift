@@ -10,6 +10,7 @@ let usage = """
     parts:
       engine     CLIP forward and train-step rates against PyTorch (transformers' CLIPModel)
       retrieval  exact and IVF top-k search against faiss (IndexFlatIP, IVF,Flat)
+      wire       the daemon's overhead per call: status and classify through arfd
 
     Run `arf-bench <part> --help` for a part's options. Build with `swift build -c release`;
     a debug build measures nothing useful.
@@ -24,6 +25,8 @@ do {
         try EngineBenchmark.main(words)
     case "retrieval":
         try RetrievalBenchmark.main(words)
+    case "wire":
+        try WireBenchmark.main(words)
     case "engine-child":
         try EngineBenchmark.child(words)
     case "--help", "-h", "help":
