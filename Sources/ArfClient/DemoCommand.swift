@@ -96,6 +96,7 @@ final class Demo {
     let console: Console
     private var session: Session!
     private var stageStart = Date()
+    private var lastStage: String?
 
     init(settings: DemoSettings, console: Console) {
         self.settings = settings
@@ -174,15 +175,13 @@ final class Demo {
     /// Ends the previous stage (printing its time) and announces the next.
     private func stage(_ name: String?) {
         let now = Date()
-        if stageStart != .distantPast, let previous = lastStage {
+        if let previous = lastStage {
             console.note("  (\(previous): \(Format.duration(now.timeIntervalSince(stageStart))))")
         }
         if let name { console.note("== \(name)") }
         lastStage = name
         stageStart = now
     }
-
-    private var lastStage: String?
 
     private func prepareWorld() throws {
         let folder = settings.worldFolder

@@ -187,6 +187,7 @@ struct TrainingJobTests {
         let manifest = try WorldManifest.load(from: URL(fileURLWithPath: folder + "/w"))
         #expect(summary?["sha256"] as? String == manifest.sha256)
         #expect(summary?["files"] as? Int == manifest.files && manifest.seed == 3)
+        #expect(captured.error.contains("world 3: 1560/1560 100%"), "\(captured.error)")
 
         let (again, output) = Console.capturing()
         #expect(ArfCLI.run(words, console: again) == 1)
