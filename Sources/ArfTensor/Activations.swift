@@ -78,9 +78,10 @@ public enum Activation: String, Sendable, Codable {
 public func fastExp(_ x: Float) -> Float {
     // Range reduction: x = k ln2 + r with |r| <= ln2/2, ln2 split in two for exactness.
     let clamped = Swift.min(Swift.max(x, -87.3), 88.7)
-    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a libm call,
-    // which keeps the loop vectorisable.
-    let k = (clamped * 1.44269504088896341 + 12_582_912) - 12_582_912
+    // Adding 1.5 * 2^23 rounds to the nearest integer without a libm call, which keeps the
+    // loop vectorisable; the integer then sits in the low bits of the sum's representation.
+    let shifted = clamped * 1.44269504088896341 + 12_582_912
+    let k = shifted - 12_582_912
     let r = clamped - k * 0.693359375 + k * 2.12194440e-4
     // A degree-6 Taylor polynomial in Horner form is accurate to 1e-7 on that interval.
     var p: Float = 1.0 / 720
@@ -91,7 +92,8 @@ public func fastExp(_ x: Float) -> Float {
     p = p * r + 1
     p = p * r + 1
     // Scale by 2^k through the exponent bits.
-    let scale = Float(bitPattern: UInt32(bitPattern: Int32(k) + 127) << 23)
+    let integer = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
+    let scale = Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
     let value = p * scale
     return x < -87.3 ? 0 : value
 }
@@ -99,8 +101,11 @@ public func fastExp(_ x: Float) -> Float {
 /// `fastExp` on eight lanes at once, with the same arithmetic.
 @inline(__always)
 public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
-    let k = (clamped * 1.44269504088896341 + 12_582_912) - 12_582_912
+    var clamped = x
+    clamped.replace(with: -87.3, where: x .< -87.3)
+    clamped.replace(with: 88.7, where: x .> 88.7)
+    let shifted = clamped * 1.44269504088896341 + 12_582_912
+    let k = shifted - 12_582_912
     let r = clamped - k * 0.693359375 + k * 2.12194440e-4
     var p = SIMD8<Float>(repeating: 1.0 / 720)
     p = p * r + 1.0 / 120
@@ -109,7 +114,10 @@ public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 0.5
     p = p * r + 1
     p = p * r + 1
-    let exponent = (SIMD8<Int32>(k) &+ 127) &<< 23
+    // Lane-wise reinterpretation, not conversion: the generic SIMD conversion is not
+    // specialised and costs more than the whole polynomial.
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let exponent = (integer &+ 127) &<< 23
     let value = p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     return value.replacing(with: 0, where: x .< -87.3)
 }
