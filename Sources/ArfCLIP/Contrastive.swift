@@ -20,18 +20,22 @@ public struct ContrastiveResult {
 public enum ContrastiveLoss {
     /// exp(logit_scale) times the cosine similarity of every image with every text: [N, M].
     public static func logits(images: Tensor, texts: Tensor, logitScale: Float) -> Tensor {
-        Compute.serialized { unserializedLogits(images: images, texts: texts, logitScale: logitScale) }
+        Compute.serialized {
+            unserializedLogits(images: images, texts: texts, logitScale: logitScale)
+        }
     }
 
     static func unserializedLogits(images: Tensor, texts: Tensor, logitScale: Float) -> Tensor {
         let (n, m, p) = (images.shape[0], texts.shape[0], images.shape[1])
-        let i = Tensor(zeros: [n, p]), t = Tensor(zeros: [m, p])
+        let i = Tensor(zeros: [n, p])
+        let t = Tensor(zeros: [m, p])
         let norms = Tensor(zeros: [Swift.max(n, m)])
         L2Normalize.forward(x: images.data, y: i.data, norms: norms.data, n: n, p: p)
         L2Normalize.forward(x: texts.data, y: t.data, norms: norms.data, n: m, p: p)
         let logits = Tensor(zeros: [n, m])
-        gemm(transB: true, m: n, n: m, k: p, alpha: Foundation.exp(logitScale), a: i.data, lda: p,
-             b: t.data, ldb: p, c: logits.data, ldc: m)
+        gemm(
+            transB: true, m: n, n: m, k: p, alpha: Foundation.exp(logitScale), a: i.data, lda: p,
+            b: t.data, ldb: p, c: logits.data, ldc: m)
         return logits
     }
 
@@ -64,21 +68,25 @@ public enum ContrastiveLoss {
         let (n, m, p) = (images.shape[0], texts.shape[0], images.shape[1])
         precondition(texts.shape[1] == p, "feature widths \(p) and \(texts.shape[1]) differ")
 
-        let imageNorms = Tensor(zeros: [n]), textNorms = Tensor(zeros: [m])
-        let i = Tensor(zeros: [n, p]), t = Tensor(zeros: [m, p])
+        let imageNorms = Tensor(zeros: [n])
+        let textNorms = Tensor(zeros: [m])
+        let i = Tensor(zeros: [n, p])
+        let t = Tensor(zeros: [m, p])
         L2Normalize.forward(x: images.data, y: i.data, norms: imageNorms.data, n: n, p: p)
         L2Normalize.forward(x: texts.data, y: t.data, norms: textNorms.data, n: m, p: p)
         let scale = Foundation.exp(logitScale)
         let logits = Tensor(zeros: [n, m])
-        gemm(transB: true, m: n, n: m, k: p, alpha: scale, a: i.data, lda: p, b: t.data, ldb: p,
-             c: logits.data, ldc: m)
+        gemm(
+            transB: true, m: n, n: m, k: p, alpha: scale, a: i.data, lda: p, b: t.data, ldb: p,
+            c: logits.data, ldc: m)
 
         // Rows against image targets; columns, through a transposed copy, against text targets.
         let dLogits = Tensor(zeros: [n, m])
         let rowLoss = CrossEntropy.forwardBackward(
             logits: logits.data, rows: n, classes: m, targets: imageTargets,
             dLogits: dLogits.data, weight: 0.5)
-        let logitsT = Tensor(zeros: [m, n]), dLogitsT = Tensor(zeros: [m, n])
+        let logitsT = Tensor(zeros: [m, n])
+        let dLogitsT = Tensor(zeros: [m, n])
         transpose(logits.data, rows: n, cols: m, into: logitsT.data)
         let columnLoss = CrossEntropy.forwardBackward(
             logits: logitsT.data, rows: m, classes: n, targets: textTargets,
@@ -89,16 +97,22 @@ public enum ContrastiveLoss {
         var dScale: Float = 0
         for k in 0..<(n * m) { dScale += dLogits.data[k] * logits.data[k] }
 
-        let di = Tensor(zeros: [n, p]), dt = Tensor(zeros: [m, p])
-        gemm(m: n, n: p, k: m, alpha: scale, a: dLogits.data, lda: m, b: t.data, ldb: p,
-             c: di.data, ldc: p)
-        gemm(transA: true, m: m, n: p, k: n, alpha: scale, a: dLogits.data, lda: m, b: i.data,
-             ldb: p, c: dt.data, ldc: p)
-        let dImages = Tensor(zeros: [n, p]), dTexts = Tensor(zeros: [m, p])
-        L2Normalize.backward(dy: di.data, y: i.data, norms: imageNorms.data, dx: dImages.data,
-                             n: n, p: p)
-        L2Normalize.backward(dy: dt.data, y: t.data, norms: textNorms.data, dx: dTexts.data,
-                             n: m, p: p)
+        let di = Tensor(zeros: [n, p])
+        let dt = Tensor(zeros: [m, p])
+        gemm(
+            m: n, n: p, k: m, alpha: scale, a: dLogits.data, lda: m, b: t.data, ldb: p,
+            c: di.data, ldc: p)
+        gemm(
+            transA: true, m: m, n: p, k: n, alpha: scale, a: dLogits.data, lda: m, b: i.data,
+            ldb: p, c: dt.data, ldc: p)
+        let dImages = Tensor(zeros: [n, p])
+        let dTexts = Tensor(zeros: [m, p])
+        L2Normalize.backward(
+            dy: di.data, y: i.data, norms: imageNorms.data, dx: dImages.data,
+            n: n, p: p)
+        L2Normalize.backward(
+            dy: dt.data, y: t.data, norms: textNorms.data, dx: dTexts.data,
+            n: m, p: p)
         return ContrastiveResult(
             loss: (rowLoss + columnLoss) / 2, logits: logits, dImages: dImages, dTexts: dTexts,
             dLogitScale: dScale)

@@ -13,16 +13,21 @@ extension CLIPModel {
 
         func blocks(_ layers: [EncoderLayer], width: Int) {
             let d = Float(width)
-            let inStd = 1 / d.squareRoot() / Float(2 * Swift.max(layers.count, 1)).squareRoot() * factor
+            let inStd =
+                1 / d.squareRoot() / Float(2 * Swift.max(layers.count, 1)).squareRoot() * factor
             let outStd = 1 / d.squareRoot() * factor
             let fcStd = 1 / (2 * d).squareRoot() * factor
             for layer in layers {
-                for w in [layer.qWeight, layer.kWeight, layer.vWeight] { rng.fillNormal(w.value, std: inStd) }
+                for w in [layer.qWeight, layer.kWeight, layer.vWeight] {
+                    rng.fillNormal(w.value, std: inStd)
+                }
                 rng.fillNormal(layer.outWeight.value, std: outStd)
                 rng.fillNormal(layer.fc1Weight.value, std: fcStd)
                 rng.fillNormal(layer.fc2Weight.value, std: inStd)
-                for b in [layer.qBias, layer.kBias, layer.vBias, layer.outBias, layer.fc1Bias,
-                          layer.fc2Bias, layer.norm1Bias, layer.norm2Bias] { b.value.zero() }
+                for b in [
+                    layer.qBias, layer.kBias, layer.vBias, layer.outBias, layer.fc1Bias,
+                    layer.fc2Bias, layer.norm1Bias, layer.norm2Bias,
+                ] { b.value.zero() }
                 for g in [layer.norm1Weight, layer.norm2Weight] { fill(g.value, 1) }
             }
         }
@@ -54,14 +59,18 @@ private func fill(_ t: Tensor, _ value: Float) { t.data.update(repeating: value,
 extension CLIPConfig {
     /// Architectures by name: the usual OpenAI shapes and a small one a CPU can pretrain.
     public static let presets: [String: [String: JSONValue]] = [
-        "vit-b-32": shape(text: (512, 12, 8, 2048), vision: (768, 12, 12, 3072), patch: 32,
-                          image: 224, projection: 512),
-        "vit-b-16": shape(text: (512, 12, 8, 2048), vision: (768, 12, 12, 3072), patch: 16,
-                          image: 224, projection: 512),
-        "vit-l-14": shape(text: (768, 12, 12, 3072), vision: (1024, 24, 16, 4096), patch: 14,
-                          image: 224, projection: 768),
-        "small": shape(text: (128, 3, 4, 512), vision: (128, 4, 4, 512), patch: 4, image: 32,
-                       projection: 128),
+        "vit-b-32": shape(
+            text: (512, 12, 8, 2048), vision: (768, 12, 12, 3072), patch: 32,
+            image: 224, projection: 512),
+        "vit-b-16": shape(
+            text: (512, 12, 8, 2048), vision: (768, 12, 12, 3072), patch: 16,
+            image: 224, projection: 512),
+        "vit-l-14": shape(
+            text: (768, 12, 12, 3072), vision: (1024, 24, 16, 4096), patch: 14,
+            image: 224, projection: 768),
+        "small": shape(
+            text: (128, 3, 4, 512), vision: (128, 4, 4, 512), patch: 4, image: 32,
+            projection: 128),
     ]
 
     /// The config.json of a CLIPModel with the given (width, layers, heads, MLP width) towers.
@@ -73,7 +82,8 @@ extension CLIPConfig {
         func tower(_ t: (Int, Int, Int, Int), _ extra: [String: JSONValue]) -> JSONValue {
             var j: [String: JSONValue] = [
                 "hidden_size": .integer(Int64(t.0)), "num_hidden_layers": .integer(Int64(t.1)),
-                "num_attention_heads": .integer(Int64(t.2)), "intermediate_size": .integer(Int64(t.3)),
+                "num_attention_heads": .integer(Int64(t.2)),
+                "intermediate_size": .integer(Int64(t.3)),
                 "hidden_act": .string(activation.rawValue), "layer_norm_eps": .number(1e-5),
                 "projection_dim": .integer(Int64(projection)), "initializer_range": .number(0.02),
                 "initializer_factor": .number(1.0), "attention_dropout": .number(0.0),
@@ -83,18 +93,25 @@ extension CLIPConfig {
         }
         return [
             "architectures": .array([.string("CLIPModel")]), "model_type": .string("clip"),
-            "projection_dim": .integer(Int64(projection)), "logit_scale_init_value": .number(2.6592),
+            "projection_dim": .integer(Int64(projection)),
+            "logit_scale_init_value": .number(2.6592),
             "initializer_factor": .number(1.0),
-            "text_config": tower(text, [
-                "model_type": .string("clip_text_model"), "vocab_size": .integer(Int64(vocabulary)),
-                "max_position_embeddings": .integer(Int64(context)),
-                "bos_token_id": .integer(Int64(vocabulary - 2)),
-                "eos_token_id": .integer(Int64(vocabulary - 1)), "pad_token_id": .integer(1),
-            ]),
-            "vision_config": tower(vision, [
-                "model_type": .string("clip_vision_model"), "image_size": .integer(Int64(image)),
-                "patch_size": .integer(Int64(patch)), "num_channels": .integer(3),
-            ]),
+            "text_config": tower(
+                text,
+                [
+                    "model_type": .string("clip_text_model"),
+                    "vocab_size": .integer(Int64(vocabulary)),
+                    "max_position_embeddings": .integer(Int64(context)),
+                    "bos_token_id": .integer(Int64(vocabulary - 2)),
+                    "eos_token_id": .integer(Int64(vocabulary - 1)), "pad_token_id": .integer(1),
+                ]),
+            "vision_config": tower(
+                vision,
+                [
+                    "model_type": .string("clip_vision_model"),
+                    "image_size": .integer(Int64(image)),
+                    "patch_size": .integer(Int64(patch)), "num_channels": .integer(3),
+                ]),
         ]
     }
 }

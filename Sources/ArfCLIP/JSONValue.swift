@@ -57,13 +57,15 @@ public enum JSONValue: Sendable, Equatable {
         case .string(let s): return Self.quote(s)
         case .array(let a):
             if a.isEmpty { return "[]" }
-            return "[\n" + a.map { pad + $0.serialized(indent: indent + 2) }.joined(separator: ",\n")
+            return "[\n"
+                + a.map { pad + $0.serialized(indent: indent + 2) }.joined(separator: ",\n")
                 + "\n\(close)]"
         case .object(let o):
             if o.isEmpty { return "{}" }
-            return "{\n" + o.keys.sorted().map {
-                pad + Self.quote($0) + ": " + o[$0]!.serialized(indent: indent + 2)
-            }.joined(separator: ",\n") + "\n\(close)}"
+            return "{\n"
+                + o.keys.sorted().map {
+                    pad + Self.quote($0) + ": " + o[$0]!.serialized(indent: indent + 2)
+                }.joined(separator: ",\n") + "\n\(close)}"
         }
     }
 

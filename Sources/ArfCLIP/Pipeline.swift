@@ -43,7 +43,8 @@ public final class CLIPPipeline: @unchecked Sendable {
     public func embed(texts: [String]) throws -> [[Float]] {
         var rows: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: batchSize) {
-            let ids = tokenizer.encode(Array(texts[start..<Swift.min(start + batchSize, texts.count)]))
+            let ids = tokenizer.encode(
+                Array(texts[start..<Swift.min(start + batchSize, texts.count)]))
             let features = try withState { try model.textFeatures(ids: ids, state: $0) }
             rows += normalizedRows(features)
         }
@@ -74,7 +75,10 @@ public final class CLIPPipeline: @unchecked Sendable {
     public func classEmbeddings(labels: [String], templates: [String]) throws -> [[Float]] {
         let forms = templates.isEmpty ? ["{}"] : templates
         let texts = labels.flatMap { label in
-            forms.map { $0.contains("{}") ? $0.replacingOccurrences(of: "{}", with: label) : "\($0) \(label)" }
+            forms.map {
+                $0.contains("{}")
+                    ? $0.replacingOccurrences(of: "{}", with: label) : "\($0) \(label)"
+            }
         }
         let embedded = try embed(texts: texts)
         return labels.indices.map { i in

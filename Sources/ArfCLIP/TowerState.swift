@@ -41,7 +41,9 @@ public final class TowerState {
 
     /// The input and output buffers and activations of block i.
     func block(_ i: Int) -> (x: Tensor, out: Tensor, a: LayerActivations) {
-        trained ? (hidden[i], hidden[i + 1], layers[i]) : (hidden[i % 2], hidden[(i + 1) % 2], layers[0])
+        trained
+            ? (hidden[i], hidden[i + 1], layers[i])
+            : (hidden[i % 2], hidden[(i + 1) % 2], layers[0])
     }
 
     /// The buffer holding the last block's output after `count` blocks.

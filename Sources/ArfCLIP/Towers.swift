@@ -21,17 +21,22 @@ public final class VisionTower {
         let p = config.patchSize
         let e = "vision_model.embeddings"
         classEmbedding = Parameter(name: "\(e).class_embedding", shape: [d], decays: false)
-        patchWeight = Parameter(name: "\(e).patch_embedding.weight", shape: [d, c, p, p], decays: true)
+        patchWeight = Parameter(
+            name: "\(e).patch_embedding.weight", shape: [d, c, p, p], decays: true)
         positionEmbedding = Parameter(
             name: "\(e).position_embedding.weight", shape: [config.tokens, d], decays: false)
-        preNormWeight = Parameter(name: "vision_model.pre_layrnorm.weight", shape: [d], decays: false)
+        preNormWeight = Parameter(
+            name: "vision_model.pre_layrnorm.weight", shape: [d], decays: false)
         preNormBias = Parameter(name: "vision_model.pre_layrnorm.bias", shape: [d], decays: false)
         blocks = (0..<config.transformer.layers).map {
             EncoderLayer(prefix: "vision_model.encoder.layers.\($0)", config: config.transformer)
         }
-        postNormWeight = Parameter(name: "vision_model.post_layernorm.weight", shape: [d], decays: false)
-        postNormBias = Parameter(name: "vision_model.post_layernorm.bias", shape: [d], decays: false)
-        projection = Parameter(name: "visual_projection.weight", shape: [projectionDim, d], decays: true)
+        postNormWeight = Parameter(
+            name: "vision_model.post_layernorm.weight", shape: [d], decays: false)
+        postNormBias = Parameter(
+            name: "vision_model.post_layernorm.bias", shape: [d], decays: false)
+        projection = Parameter(
+            name: "visual_projection.weight", shape: [projectionDim, d], decays: true)
     }
 
     var parameters: [Parameter] {
@@ -57,8 +62,9 @@ public final class VisionTower {
         PatchEmbedding.extractPatches(
             pixels: pixels.data, patches: s.patches.data, b: b, channels: config.channels,
             side: config.imageSize, patch: config.patchSize)
-        Linear.forward(x: s.patches.data, weight: patchWeight.value.data, bias: nil,
-                       y: s.projected.data, n: b * g, inputs: patchWidth, outputs: d)
+        Linear.forward(
+            x: s.patches.data, weight: patchWeight.value.data, bias: nil,
+            y: s.projected.data, n: b * g, inputs: patchWidth, outputs: d)
         PatchEmbedding.assemble(
             projected: s.projected.data, classToken: classEmbedding.value.data,
             position: positionEmbedding.value.data, h: s.embedded.data, b: b, g: g, d: d)
@@ -137,9 +143,12 @@ public final class TextTower {
         blocks = (0..<config.transformer.layers).map {
             EncoderLayer(prefix: "text_model.encoder.layers.\($0)", config: config.transformer)
         }
-        finalNormWeight = Parameter(name: "text_model.final_layer_norm.weight", shape: [d], decays: false)
-        finalNormBias = Parameter(name: "text_model.final_layer_norm.bias", shape: [d], decays: false)
-        projection = Parameter(name: "text_projection.weight", shape: [projectionDim, d], decays: true)
+        finalNormWeight = Parameter(
+            name: "text_model.final_layer_norm.weight", shape: [d], decays: false)
+        finalNormBias = Parameter(
+            name: "text_model.final_layer_norm.bias", shape: [d], decays: false)
+        projection = Parameter(
+            name: "text_projection.weight", shape: [projectionDim, d], decays: true)
     }
 
     var parameters: [Parameter] {
@@ -239,8 +248,9 @@ func poolAndProject(
     LayerNorm.forward(
         x: s.pooled.data, gamma: normWeight.value.data, beta: normBias.value.data,
         y: s.pooledNorm.data, mean: s.poolMean.data, rstd: s.poolRstd.data, n: b, d: d, eps: eps)
-    Linear.forward(x: s.pooledNorm.data, weight: projection.value.data, bias: nil,
-                   y: s.features.data, n: b, inputs: d, outputs: p)
+    Linear.forward(
+        x: s.pooledNorm.data, weight: projection.value.data, bias: nil,
+        y: s.features.data, n: b, inputs: d, outputs: p)
     return s.features
 }
 
@@ -263,6 +273,7 @@ func unpoolAndUnproject(
         dGamma: s.scratch.gradient(normWeight), dBeta: s.scratch.gradient(normBias), n: b, d: d)
     let dLast = s.dHidden[0]
     dLast.resize([rows, d])
-    Pooling.scatter(dPooled: s.dPooled.data, rows: s.pooledRows, dh: dLast.data, totalRows: rows, d: d)
+    Pooling.scatter(
+        dPooled: s.dPooled.data, rows: s.pooledRows, dh: dLast.data, totalRows: rows, d: d)
     return dLast
 }

@@ -52,12 +52,16 @@ public final class Logger: @unchecked Sendable {
         lock.unlock()
     }
 
-    public func debug(_ message: String, _ fields: (String, Any)...) { log(.debug, message, fields) }
+    public func debug(_ message: String, _ fields: (String, Any)...) {
+        log(.debug, message, fields)
+    }
     public func info(_ message: String, _ fields: (String, Any)...) { log(.info, message, fields) }
     public func warning(_ message: String, _ fields: (String, Any)...) {
         log(.warning, message, fields)
     }
-    public func error(_ message: String, _ fields: (String, Any)...) { log(.error, message, fields) }
+    public func error(_ message: String, _ fields: (String, Any)...) {
+        log(.error, message, fields)
+    }
 
     /// Values with spaces, quotes or `=` are quoted so that a line splits unambiguously.
     static func quoted(_ value: String) -> String {

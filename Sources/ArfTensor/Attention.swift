@@ -4,8 +4,9 @@
 // q, k and v are [B*L, D] column blocks of matrices with `stride` columns (D when they stand
 // alone, 3D when one product made all three), the output is [B*L, D]; columns
 // h*E..<(h+1)*E belong to head h. Each head's blocks are addressed in place through the
-// leading dimensions, so no reshaping or transposing copies are made. The softmax probabilities [B, H, L, L] are kept
-// for the backward pass. A causal mask (the text tower's) lets token i see tokens 0...i.
+// leading dimensions, so no reshaping or transposing copies are made. The softmax
+// probabilities [B, H, L, L] are kept for the backward pass. A causal mask (the text
+// tower's) lets token i see tokens 0...i.
 import Dispatch
 
 /// The shape of one attention call.
@@ -49,8 +50,9 @@ public enum Attention {
                 transB: true, m: l, n: l, k: e, alpha: shape.scale, a: q + inOffset, lda: s,
                 b: k + inOffset, ldb: s, c: p, ldc: l)
             softmaxRows(p, rows: l, causal: shape.causal)
-            gemm(m: l, n: e, k: l, a: p, lda: l, b: v + inOffset, ldb: s, c: out + outOffset,
-                 ldc: d)
+            gemm(
+                m: l, n: e, k: l, a: p, lda: l, b: v + inOffset, ldb: s, c: out + outOffset,
+                ldc: d)
         }
     }
 
@@ -75,10 +77,12 @@ public enum Attention {
             let dp = scratch + worker * l * l
 
             // dv = p^T dout, dp = dout v^T.
-            gemm(transA: true, m: l, n: e, k: l, a: p, lda: l, b: dOut + outOffset, ldb: d,
-                 c: dv + offset, ldc: s)
-            gemm(transB: true, m: l, n: l, k: e, a: dOut + outOffset, lda: d, b: v + offset,
-                 ldb: s, c: dp, ldc: l)
+            gemm(
+                transA: true, m: l, n: e, k: l, a: p, lda: l, b: dOut + outOffset, ldb: d,
+                c: dv + offset, ldc: s)
+            gemm(
+                transB: true, m: l, n: l, k: e, a: dOut + outOffset, lda: d, b: v + offset,
+                ldb: s, c: dp, ldc: l)
 
             // Through the softmax: ds = p * (dp - rowsum(dp * p)), in place in dp. Masked
             // entries have p = 0 and so get no gradient.
@@ -90,10 +94,12 @@ public enum Attention {
             }
 
             // dq = scale ds k, dk = scale ds^T q.
-            gemm(m: l, n: e, k: l, alpha: shape.scale, a: dp, lda: l, b: k + offset, ldb: s,
-                 c: dq + offset, ldc: s)
-            gemm(transA: true, m: l, n: e, k: l, alpha: shape.scale, a: dp, lda: l,
-                 b: q + offset, ldb: s, c: dk + offset, ldc: s)
+            gemm(
+                m: l, n: e, k: l, alpha: shape.scale, a: dp, lda: l, b: k + offset, ldb: s,
+                c: dq + offset, ldc: s)
+            gemm(
+                transA: true, m: l, n: e, k: l, alpha: shape.scale, a: dp, lda: l,
+                b: q + offset, ldb: s, c: dk + offset, ldc: s)
         }
     }
 

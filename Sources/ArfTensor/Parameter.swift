@@ -36,7 +36,8 @@ public final class Parameter: @unchecked Sendable {
     /// The gradient, allocated (zeroed) the first time it is asked for.
     public var gradient: Tensor {
         if let storedGradient { return storedGradient }
-        let made = block.map { Tensor(viewOf: $0.0.gradient, offset: $0.offset, shape: value.shape) }
+        let made =
+            block.map { Tensor(viewOf: $0.0.gradient, offset: $0.offset, shape: value.shape) }
             ?? Tensor(zeros: value.shape)
         storedGradient = made
         return made

@@ -51,7 +51,8 @@ public struct SafeTensorsFile {
         do {
             bytes = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafeTensorsError.unreadable(path: url.path, reason: "\(error.localizedDescription)")
+            throw SafeTensorsError.unreadable(
+                path: url.path, reason: "\(error.localizedDescription)")
         }
         guard bytes.count >= 8 else {
             throw SafeTensorsError.malformedHeader(path: path, reason: "shorter than 8 bytes")
@@ -66,7 +67,8 @@ public struct SafeTensorsFile {
         dataStart = 8 + Int(headerLength)
         let header = bytes.subdata(in: 8..<dataStart)
         guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
-            throw SafeTensorsError.malformedHeader(path: path, reason: "header is not a JSON object")
+            throw SafeTensorsError.malformedHeader(
+                path: path, reason: "header is not a JSON object")
         }
 
         var entries: [String: SafeTensorsEntry] = [:]
@@ -98,7 +100,8 @@ public struct SafeTensorsFile {
             let (size, sizeOverflow) = elements.multipliedReportingOverflow(by: width)
             if width > 0, sizeOverflow || offsets[1] - offsets[0] != size {
                 throw SafeTensorsError.malformedHeader(
-                    path: path, reason: "tensor \(name) \(dtype) \(shape) does not fill bytes "
+                    path: path,
+                    reason: "tensor \(name) \(dtype) \(shape) does not fill bytes "
                         + "\(offsets[0])..<\(offsets[1])")
             }
             let dataSize = bytes.count - dataStart
@@ -137,7 +140,8 @@ public struct SafeTensorsFile {
             switch entry.dtype {
             case "F32":
                 for i in 0..<count {
-                    out[i] = Float(bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                    out[i] = Float(
+                        bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
                 }
             case "F16":
                 for i in 0..<count {
@@ -199,7 +203,9 @@ public struct SafeTensorsFile {
         var offset = 0
         for (name, tensor) in tensors {
             let size = tensor.count * 4
-            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + size]]
+            header[name] = [
+                "dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + size],
+            ]
             offset += size
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -216,7 +222,8 @@ public struct SafeTensorsFile {
         do {
             try file.write(to: url, options: .atomic)
         } catch {
-            throw SafeTensorsError.unreadable(path: url.path, reason: "\(error.localizedDescription)")
+            throw SafeTensorsError.unreadable(
+                path: url.path, reason: "\(error.localizedDescription)")
         }
     }
 }

@@ -94,7 +94,9 @@ public final class Pretrainer {
             throw TrainingError.io(path: pairList.path, reason: "\(error.localizedDescription)")
         }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard let header = lines.first else { throw TrainingError.emptyDataset(what: pairList.path) }
+        guard let header = lines.first else {
+            throw TrainingError.emptyDataset(what: pairList.path)
+        }
         let separator: Character = header.contains("\t") ? "\t" : ","
         let columns = header.split(separator: separator).map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -107,7 +109,8 @@ public final class Pretrainer {
         }
         lines.removeFirst()
         let folder = pairList.deletingLastPathComponent()
-        var files: [URL] = [], captions: [String] = []
+        var files: [URL] = []
+        var captions: [String] = []
         for (number, line) in lines.enumerated() {
             let fields = line.split(separator: separator, omittingEmptySubsequences: false)
             guard fields.count > max(pathColumn, captionColumn) else {
@@ -115,8 +118,10 @@ public final class Pretrainer {
                     path: pairList.path, reason: "line \(number + 2) has too few columns")
             }
             let path = String(fields[pathColumn])
-            files.append(path.hasPrefix("/") ? URL(fileURLWithPath: path)
-                         : folder.appendingPathComponent(path))
+            files.append(
+                path.hasPrefix("/")
+                    ? URL(fileURLWithPath: path)
+                    : folder.appendingPathComponent(path))
             captions.append(String(fields[captionColumn]))
         }
         guard !files.isEmpty else { throw TrainingError.emptyDataset(what: pairList.path) }
@@ -137,7 +142,8 @@ public final class Pretrainer {
         try fm.createDirectory(at: output, withIntermediateDirectories: true)
         let resumed = try loadState()
         if resumed == nil { try writeCheckpointFolder() }
-        let model = try resumed.map { _ in try CLIPModel.load(directory: output) }
+        let model =
+            try resumed.map { _ in try CLIPModel.load(directory: output) }
             ?? freshModel()
         let tokenizer = try CLIPTokenizer(directory: output, contextLength: config.contextLength)
         let preprocessor = try ImagePreprocessor(directory: output)
@@ -145,16 +151,19 @@ public final class Pretrainer {
         let ids = tokenizer.encode(captions)
         let pixels = try decodeAll(preprocessor)
         let trainer = ContrastiveTrainer(
-            model: model, settings: AdamWSettings(learningRate: config.learningRate,
-                                                  weightDecay: config.weightDecay))
+            model: model,
+            settings: AdamWSettings(
+                learningRate: config.learningRate,
+                weightDecay: config.weightDecay))
         var order = resumed?.order ?? EpochOrder(seed: config.seed, stream: 1, count: files.count)
         var step = resumed?.step ?? 0
         if resumed != nil { try restoreOptimizer(trainer, step: step) }
         let schedule = LearningRateSchedule(
             peak: config.learningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps)
-        log.info("pretraining", ("pairs", files.count), ("vocabulary", tokenizer.vocabularySize),
-                 ("architecture", model.config.summary), ("steps", config.steps),
-                 ("from_step", step), ("batch", config.batchSize))
+        log.info(
+            "pretraining", ("pairs", files.count), ("vocabulary", tokenizer.vocabularySize),
+            ("architecture", model.config.summary), ("steps", config.steps),
+            ("from_step", step), ("batch", config.batchSize))
 
         let perImage = pixels.shape[1]
         let side = config.imageSize
@@ -164,20 +173,23 @@ public final class Pretrainer {
             let batch = order.next(config.batchSize)
             let images = Tensor(zeros: [batch.count, 3, side, side])
             for (row, index) in batch.enumerated() {
-                (images.data + row * perImage).update(from: pixels.data + index * perImage,
-                                                      count: perImage)
+                (images.data + row * perImage).update(
+                    from: pixels.data + index * perImage,
+                    count: perImage)
             }
             let rate = schedule.rate(at: step)
-            let report = try trainer.step(pixels: images, ids: batch.map { ids[$0] },
-                                          learningRate: rate)
+            let report = try trainer.step(
+                pixels: images, ids: batch.map { ids[$0] },
+                learningRate: rate)
             // CLIP keeps the temperature from growing past 100.
             model.logitScale.value[0] = min(model.logitScale.value[0], Foundation.log(100))
             step += 1
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            onStep(PretrainStep(
-                step: step, totalSteps: config.steps, loss: report.loss, learningRate: rate,
-                gradientNorm: report.gradientNorm,
-                pairsPerSecond: Double(batch.count) / (ms / 1000), milliseconds: ms))
+            onStep(
+                PretrainStep(
+                    step: step, totalSteps: config.steps, loss: report.loss, learningRate: rate,
+                    gradientNorm: report.gradientNorm,
+                    pairsPerSecond: Double(batch.count) / (ms / 1000), milliseconds: ms))
             if step % config.checkpointInterval == 0 || step == config.steps {
                 try saveCheckpoint(model: model, trainer: trainer, step: step, order: order)
             }
@@ -193,8 +205,10 @@ public final class Pretrainer {
         let (vocab, merges) = CLIPTokenizer.train(corpus: captions, mergeCount: config.merges)
         try CLIPTokenizer.write(vocab: vocab, merges: merges, to: output)
         let preprocessor: [String: JSONValue] = [
-            "crop_size": .object(["height": .integer(Int64(config.imageSize)),
-                                  "width": .integer(Int64(config.imageSize))]),
+            "crop_size": .object([
+                "height": .integer(Int64(config.imageSize)),
+                "width": .integer(Int64(config.imageSize)),
+            ]),
             "do_center_crop": .bool(true), "do_convert_rgb": .bool(true),
             "do_normalize": .bool(true), "do_rescale": .bool(true), "do_resize": .bool(true),
             "image_mean": .array([0.48145466, 0.4578275, 0.40821073].map(JSONValue.number)),
@@ -236,8 +250,10 @@ public final class Pretrainer {
                 do {
                     let image = try ImageCodec.decode(file: files[i])
                     preprocessor.pixelValues(
-                        image, into: UnsafeMutableBufferPointer(start: base + i * perImage,
-                                                                count: perImage))
+                        image,
+                        into: UnsafeMutableBufferPointer(
+                            start: base + i * perImage,
+                            count: perImage))
                 } catch {
                     failure.withLock { if firstError == nil { firstError = error } }
                 }
@@ -273,8 +289,9 @@ public final class Pretrainer {
             moments.append(("\(p.name).m", m.m))
             moments.append(("\(p.name).v", m.v))
         }
-        try SafeTensorsFile.write(moments, metadata: ["step": "\(trainer.optimizer.step)"],
-                                  to: optimizerURL)
+        try SafeTensorsFile.write(
+            moments, metadata: ["step": "\(trainer.optimizer.step)"],
+            to: optimizerURL)
         let state = PretrainState(config: config, step: step, order: order, pairs: files.count)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -284,7 +301,9 @@ public final class Pretrainer {
     func restoreOptimizer(_ trainer: ContrastiveTrainer, step: Int) throws {
         let file = try SafeTensorsFile(url: optimizerURL)
         let trained = trainer.model.parameters.filter(\.trainable)
-        let moments = try trained.map { (m: try file.tensor("\($0.name).m"), v: try file.tensor("\($0.name).v")) }
+        let moments = try trained.map {
+            (m: try file.tensor("\($0.name).m"), v: try file.tensor("\($0.name).v"))
+        }
         trainer.optimizer.restore(step: Int(file.metadata["step"] ?? "") ?? step, moments: moments)
     }
 }

@@ -39,7 +39,8 @@ enum EngineBenchmark {
             print(help)
             return
         }
-        let configs = (args.option("configs") ?? "vit-b-32,small").split(separator: ",").map(String.init)
+        let configs = (args.option("configs") ?? "vit-b-32,small").split(separator: ",").map(
+            String.init)
         let batch = try args.integer("batch", default: 32, in: 1...4096)
         let threads = try args.integer("threads", default: 2, in: 1...256)
         let reps = try args.integer("reps", default: 3, in: 1...100)
@@ -49,8 +50,9 @@ enum EngineBenchmark {
         let python = args.option("python") ?? "python3"
         try args.finish()
         for name in configs where CLIPConfig.presets[name] == nil {
-            throw UsageError("unknown architecture \(name)",
-                             hint: "one of \(CLIPConfig.presets.keys.sorted().joined(separator: ", "))")
+            throw UsageError(
+                "unknown architecture \(name)",
+                hint: "one of \(CLIPConfig.presets.keys.sorted().joined(separator: ", "))")
         }
 
         let script = findTorchScript()
@@ -58,18 +60,27 @@ enum EngineBenchmark {
             log.warning("bench/torch_reference.py not found; printing arf's figures only")
         }
         if !json {
-            print("arch      phase           arf/s   torch/s  ratio  arf MB  torch MB  GFLOP/s  of sgemm")
+            print(
+                "arch      phase           arf/s   torch/s  ratio  arf MB  torch MB  GFLOP/s"
+                    + "  of sgemm"
+            )
         }
         for name in configs {
-            let ours = try runChild(name: name, batch: batch, threads: threads, reps: reps, warmup: warmup)
+            let ours = try runChild(
+                name: name, batch: batch, threads: threads, reps: reps, warmup: warmup)
             var theirs: [String: Double] = [:]
             if useTorch, let script {
-                theirs = runTorch(script: script, python: python, name: name, batch: batch,
-                                  threads: threads, reps: reps, warmup: warmup)
+                theirs = runTorch(
+                    script: script, python: python, name: name, batch: batch,
+                    threads: threads, reps: reps, warmup: warmup)
             }
             for phase in ours.phases {
-                let key = ["image_forward": "image_forward_per_s", "text_forward": "text_forward_per_s",
-                           "train_step": "train_step_pairs_per_s"][phase.name] ?? ""
+                let key =
+                    [
+                        "image_forward": "image_forward_per_s",
+                        "text_forward": "text_forward_per_s",
+                        "train_step": "train_step_pairs_per_s",
+                    ][phase.name] ?? ""
                 let torchRate = theirs[key]
                 let ratio = torchRate.map { phase.perSecond / $0 }
                 if json {
@@ -82,7 +93,8 @@ enum EngineBenchmark {
                     line["torch_per_s"] = torchRate ?? NSNull()
                     line["ratio"] = ratio ?? NSNull()
                     line["torch_peak_rss_mb"] = theirs["peak_rss_mb"] ?? NSNull()
-                    let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+                    let data = try JSONSerialization.data(
+                        withJSONObject: line, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
                     func f(_ v: Double?, _ format: String) -> String {
@@ -108,8 +120,10 @@ enum EngineBenchmark {
     {
         let output = try runProcess(
             CommandLine.arguments[0],
-            ["engine-child", "--config", name, "--batch", "\(batch)", "--threads", "\(threads)",
-             "--reps", "\(reps)", "--warmup", "\(warmup)"])
+            [
+                "engine-child", "--config", name, "--batch", "\(batch)", "--threads", "\(threads)",
+                "--reps", "\(reps)", "--warmup", "\(warmup)",
+            ])
         guard let data = output.data(using: .utf8),
             let result = try? JSONDecoder().decode(ChildResult.self, from: data)
         else { throw UsageError("the arf measurement for \(name) failed: \(output)") }
@@ -122,15 +136,19 @@ enum EngineBenchmark {
     ) -> [String: Double] {
         let config = JSONValue.object(CLIPConfig.presets[name]!)
         let configText = config.serialized()
-        guard let output = try? runProcess(
+        guard
+            let output = try? runProcess(
                 "/usr/bin/env",
-                [python, script.path, "--config-json", configText, "--batch", "\(batch)",
-                 "--threads", "\(threads)", "--reps", "\(reps)", "--warmup", "\(warmup)"]),
+                [
+                    python, script.path, "--config-json", configText, "--batch", "\(batch)",
+                    "--threads", "\(threads)", "--reps", "\(reps)", "--warmup", "\(warmup)",
+                ]),
             let line = output.split(separator: "\n").last,
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         else {
-            log.warning("the PyTorch reference did not run", ("arch", name),
-                        ("hint", "pip install torch transformers safetensors"))
+            log.warning(
+                "the PyTorch reference did not run", ("arch", name),
+                ("hint", "pip install torch transformers safetensors"))
             return [:]
         }
         return object.compactMapValues { $0 as? Double }
@@ -138,9 +156,11 @@ enum EngineBenchmark {
 
     /// Looks for bench/torch_reference.py above the executable and the working directory.
     static func findTorchScript() -> URL? {
-        let starts = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath(),
-                      URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-                          .appendingPathComponent("x")]
+        let starts = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath(),
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+                .appendingPathComponent("x"),
+        ]
         for start in starts {
             var dir = start.deletingLastPathComponent()
             while dir.path != "/" {
@@ -166,7 +186,8 @@ func runProcess(_ path: String, _ arguments: [String]) throws -> String {
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
     guard process.terminationStatus == 0 else {
-        throw UsageError("\(path) \(arguments.first ?? "") exited with \(process.terminationStatus)")
+        throw UsageError(
+            "\(path) \(arguments.first ?? "") exited with \(process.terminationStatus)")
     }
     return text
 }

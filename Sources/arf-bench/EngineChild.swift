@@ -37,7 +37,8 @@ extension EngineBenchmark {
             return row
         }
 
-        let imageState = TowerState(), textState = TowerState()
+        let imageState = TowerState()
+        let textState = TowerState()
         let trainer = ContrastiveTrainer(model: model, settings: AdamWSettings(learningRate: 1e-5))
         let phases: [(String, () throws -> Void)] = [
             ("image_forward", { _ = try model.imageFeatures(pixels: pixels, state: imageState) }),
@@ -52,9 +53,11 @@ extension EngineBenchmark {
             let shapes = GemmRecorder.stop()
             let flops = shapes.reduce(0) { $0 + $1.flops }
             let ceiling = replaySeconds(shapes, reps: reps)
-            results.append(Phase(
-                name: phaseName, perSecond: Double(batch) / seconds, gflops: flops / seconds / 1e9,
-                ceilingFraction: ceiling / seconds))
+            results.append(
+                Phase(
+                    name: phaseName, perSecond: Double(batch) / seconds,
+                    gflops: flops / seconds / 1e9,
+                    ceilingFraction: ceiling / seconds))
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -62,7 +65,8 @@ extension EngineBenchmark {
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }
 
-    static func medianSeconds(warmup: Int, reps: Int, _ body: () throws -> Void) rethrows -> Double {
+    static func medianSeconds(warmup: Int, reps: Int, _ body: () throws -> Void) rethrows -> Double
+    {
         for _ in 0..<warmup { try body() }
         var samples: [Double] = []
         for _ in 0..<reps {
@@ -89,8 +93,9 @@ extension EngineBenchmark {
         rng.fillNormal(b, std: 0.1)
         let replay = {
             for s in shapes {
-                gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a.data,
-                     lda: s.lda, b: b.data, ldb: s.ldb, c: c.data, ldc: s.ldc)
+                gemm(
+                    transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a.data,
+                    lda: s.lda, b: b.data, ldb: s.ldb, c: c.data, ldc: s.ldc)
             }
         }
         return medianSeconds(warmup: 1, reps: reps, replay)

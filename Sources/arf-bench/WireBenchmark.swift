@@ -32,7 +32,9 @@ enum WireBenchmark {
         let json = args.flag("json")
         let modelOption = args.option("model")
         try args.finish()
-        guard let model = modelOption.map({ URL(fileURLWithPath: $0) }) ?? findUpward("models/toy-clip")
+        guard
+            let model = modelOption.map({ URL(fileURLWithPath: $0) })
+                ?? findUpward("models/toy-clip")
         else { throw UsageError("models/toy-clip not found", hint: "pass --model DIR") }
         log.level = .warning
         Compute.threads = threads
@@ -50,26 +52,31 @@ enum WireBenchmark {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
             .resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("arfd")
-        daemon.arguments = ["--socket", socket, "--data", work.appendingPathComponent("data").path,
-                            "--threads", "\(threads)", "--log-level", "warn"]
+        daemon.arguments = [
+            "--socket", socket, "--data", work.appendingPathComponent("data").path,
+            "--threads", "\(threads)", "--log-level", "warn",
+        ]
         try daemon.run()
         defer {
             daemon.terminate()
             daemon.waitUntilExit()
         }
         let client = try connect(socket)
-        _ = try client.call(Methods.loadModel, LoadModelRequest(name: "bench", directory: model.path))
+        _ = try client.call(
+            Methods.loadModel, LoadModelRequest(name: "bench", directory: model.path))
 
         let labels = ["dog", "cat", "bird", "car", "tree", "house", "boat", "plane"]
-        let request = ClassifyRequest(model: "bench", labels: labels, images: [.path(image.path)],
-                                      topK: 3)
+        let request = ClassifyRequest(
+            model: "bench", labels: labels, images: [.path(image.path)],
+            topK: 3)
         let status = try median(calls) { _ = try client.call(Methods.status, StatusRequest()) }
 
         // The two classify paths alternate call by call, so that a change in the machine's
         // load during the run falls on both alike.
         let pipeline = try CLIPPipeline(directory: model)
         var turn = 0
-        var remoteSamples: [Double] = [], localSamples: [Double] = []
+        var remoteSamples: [Double] = []
+        var localSamples: [Double] = []
         _ = try median(2 * classifyCalls) {
             let start = DispatchTime.now().uptimeNanoseconds
             if turn % 2 == 0 {
@@ -98,8 +105,9 @@ enum WireBenchmark {
                 let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
-                print(name.padding(toLength: 26, withPad: " ", startingAt: 0)
-                      + String(format: "%9.3f ms", seconds * 1000))
+                print(
+                    name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                        + String(format: "%9.3f ms", seconds * 1000))
             }
         }
     }

@@ -7,14 +7,16 @@ import Foundation
 import Testing
 
 @Suite("Concurrent inference", .serialized) struct ConcurrencyTests {
-    @Test("32 threads embedding at once match one thread exactly",
-          arguments: Fixtures.checkpoints, [1, 2])
+    @Test(
+        "32 threads embedding at once match one thread exactly",
+        arguments: Fixtures.checkpoints, [1, 2])
     func concurrentPassesMatchASerialPass(folder: URL, threads: Int) throws {
         let saved = Compute.threads
         Compute.threads = threads
         defer { Compute.threads = saved }
         let model = try CLIPModel.load(directory: folder)
-        let expected = try SafeTensorsFile(url: folder.appendingPathComponent("expected.safetensors"))
+        let expected = try SafeTensorsFile(
+            url: folder.appendingPathComponent("expected.safetensors"))
         let pixels = try expected.tensor("pixel_values")
         let ids = try Fixtures.inputIDs(folder)
         let imageReference = try model.imageFeatures(pixels: pixels, state: TowerState()).values
@@ -34,7 +36,8 @@ import Testing
             group.enter()
             Thread {
                 defer { group.leave() }
-                let imageState = TowerState(), textState = TowerState()
+                let imageState = TowerState()
+                let textState = TowerState()
                 for _ in 0..<10 {
                     if let image = try? model.imageFeatures(pixels: pixels, state: imageState) {
                         mismatches.note(image.values, imageReference)
@@ -46,6 +49,8 @@ import Testing
             }.start()
         }
         group.wait()
-        #expect(mismatches.largest <= 1e-5, "largest difference from a serial pass \(mismatches.largest)")
+        #expect(
+            mismatches.largest <= 1e-5,
+            "largest difference from a serial pass \(mismatches.largest)")
     }
 }

@@ -15,7 +15,8 @@ import Testing
     /// Loads the fixture's model, its expected tensors and its token ids.
     func load(_ folder: URL) throws -> (CLIPModel, SafeTensorsFile, [[Int32]]) {
         let model = try CLIPModel.load(directory: folder)
-        let expected = try SafeTensorsFile(url: folder.appendingPathComponent("expected.safetensors"))
+        let expected = try SafeTensorsFile(
+            url: folder.appendingPathComponent("expected.safetensors"))
         return (model, expected, try Fixtures.inputIDs(folder))
     }
 
@@ -32,8 +33,11 @@ import Testing
             print("parity \(name): relative \(e.relative) largest \(e.largest)")
         }
         #expect(
-            e.relative <= tolerance || (referenceNorm < Self.noiseFloor && absolute < Self.noiseFloor),
-            "\(name): relative error \(e.relative) > \(tolerance); largest difference \(e.largest) at \(e.at)")
+            e.relative <= tolerance
+                || (referenceNorm < Self.noiseFloor && absolute < Self.noiseFloor),
+            "\(name): relative error \(e.relative) > \(tolerance); "
+                + "largest difference \(e.largest) at \(e.at)"
+        )
     }
 
     @Test("embeddings and logits match transformers", arguments: Fixtures.checkpoints)
@@ -43,25 +47,34 @@ import Testing
 
         let imageFeatures = try model.imageFeatures(pixels: pixels, state: TowerState())
         let textFeatures = try model.textFeatures(ids: ids, state: TowerState())
-        check("image_embeds_unnormalized", imageFeatures.values,
-              try expected.tensor("image_embeds_unnormalized").values, tolerance: Self.embeddingTolerance)
-        check("text_embeds_unnormalized", textFeatures.values,
-              try expected.tensor("text_embeds_unnormalized").values, tolerance: Self.embeddingTolerance)
+        check(
+            "image_embeds_unnormalized", imageFeatures.values,
+            try expected.tensor("image_embeds_unnormalized").values,
+            tolerance: Self.embeddingTolerance)
+        check(
+            "text_embeds_unnormalized", textFeatures.values,
+            try expected.tensor("text_embeds_unnormalized").values,
+            tolerance: Self.embeddingTolerance)
 
-        let images = normalized(imageFeatures), texts = normalized(textFeatures)
-        check("image_embeds", images.values, try expected.tensor("image_embeds").values,
-              tolerance: Self.embeddingTolerance)
-        check("text_embeds", texts.values, try expected.tensor("text_embeds").values,
-              tolerance: Self.embeddingTolerance)
+        let images = normalized(imageFeatures)
+        let texts = normalized(textFeatures)
+        check(
+            "image_embeds", images.values, try expected.tensor("image_embeds").values,
+            tolerance: Self.embeddingTolerance)
+        check(
+            "text_embeds", texts.values, try expected.tensor("text_embeds").values,
+            tolerance: Self.embeddingTolerance)
 
         let logits = ContrastiveLoss.logits(
             images: imageFeatures, texts: textFeatures, logitScale: model.logitScale.value[0])
-        check("logits_per_image", logits.values, try expected.tensor("logits_per_image").values,
-              tolerance: Self.embeddingTolerance)
+        check(
+            "logits_per_image", logits.values, try expected.tensor("logits_per_image").values,
+            tolerance: Self.embeddingTolerance)
     }
 
-    @Test("the contrastive loss and every gradient match transformers",
-          arguments: Fixtures.checkpoints)
+    @Test(
+        "the contrastive loss and every gradient match transformers",
+        arguments: Fixtures.checkpoints)
     func lossAndGradientsMatch(folder: URL) throws {
         let (model, expected, ids) = try load(folder)
         let allPixels = try expected.tensor("pixel_values")
@@ -69,8 +82,10 @@ import Testing
         let pixels = Tensor(Array(allPixels.values), shape: allPixels.shape)
         let texts = Array(ids.prefix(images))
 
-        let imageState = TowerState(), textState = TowerState()
-        let imageFeatures = try model.imageFeatures(pixels: pixels, state: imageState, training: true)
+        let imageState = TowerState()
+        let textState = TowerState()
+        let imageFeatures = try model.imageFeatures(
+            pixels: pixels, state: imageState, training: true)
         let textFeatures = try model.textFeatures(ids: texts, state: textState, training: true)
         let result = ContrastiveLoss.clip(
             images: imageFeatures, texts: textFeatures, logitScale: model.logitScale.value[0])
@@ -83,8 +98,9 @@ import Testing
         if ProcessInfo.processInfo.environment["ARF_PRINT_PARITY"] != nil {
             print("parity loss: \(result.loss) against \(expectedLoss)")
         }
-        #expect(abs(result.loss - expectedLoss) <= Self.lossTolerance,
-                "loss \(result.loss) against \(expectedLoss)")
+        #expect(
+            abs(result.loss - expectedLoss) <= Self.lossTolerance,
+            "loss \(result.loss) against \(expectedLoss)")
 
         let rows = try Fixtures.cases(folder)["token_embedding_grad_rows"] as? [Int] ?? []
         var checked = 0
@@ -101,12 +117,14 @@ import Testing
             check(key, found, try expected.tensor(key).values, tolerance: Self.gradientTolerance)
             checked += 1
         }
-        #expect(checked == model.parameters.count, "\(checked) of \(model.parameters.count) checked")
+        #expect(
+            checked == model.parameters.count, "\(checked) of \(model.parameters.count) checked")
     }
 
     func normalized(_ x: Tensor) -> Tensor {
         let (n, p) = (x.shape[0], x.shape[1])
-        let y = Tensor(zeros: [n, p]), norms = Tensor(zeros: [n])
+        let y = Tensor(zeros: [n, p])
+        let norms = Tensor(zeros: [n])
         L2Normalize.forward(x: x.data, y: y.data, norms: norms.data, n: n, p: p)
         return y
     }
