@@ -32,12 +32,12 @@ import Testing
         if ProcessInfo.processInfo.environment["ARF_PRINT_PARITY"] != nil {
             print("parity \(name): relative \(e.relative) largest \(e.largest)")
         }
+        let detail = "\(name): relative error \(e.relative) > \(tolerance); "
+            + "largest difference \(e.largest) at \(e.at)"
         #expect(
             e.relative <= tolerance
                 || (referenceNorm < Self.noiseFloor && absolute < Self.noiseFloor),
-            "\(name): relative error \(e.relative) > \(tolerance); "
-                + "largest difference \(e.largest) at \(e.at)"
-        )
+            "\(detail)")
     }
 
     @Test("embeddings and logits match transformers", arguments: Fixtures.checkpoints)
