@@ -74,6 +74,20 @@ public func parallelChunks(
     }
 }
 
+/// Splits `count` items into exactly `chunks` contiguous ranges run in parallel, passing the
+/// chunk index so that each can own a slice of scratch memory.
+public enum DispatchQueueChunks {
+    public static func run(_ count: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
+        if chunks <= 1 {
+            body(0, 0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+        }
+    }
+}
+
 /// C = alpha * op(A) * op(B) + beta * C for row-major matrices, where op(A) is M x K and
 /// op(B) is K x N; `transA`/`transB` say whether A or B is stored transposed.
 @inline(__always)

@@ -1,7 +1,6 @@
 // Layer normalisation over the last dimension, forward and backward side by side.
 // Legend: N rows, D width. The forward pass keeps each row's mean and reciprocal standard
 // deviation so that the backward pass does not recompute them.
-import Dispatch
 
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta, with the biased variance, per row.
 public enum LayerNorm {
@@ -92,20 +91,6 @@ public enum LayerNorm {
                 dGamma[i] += pg[i]
                 dBeta[i] += pg[d + i]
             }
-        }
-    }
-}
-
-/// Splits `count` items into exactly `chunks` contiguous ranges run in parallel, passing the
-/// chunk index so that each can own a slice of scratch memory.
-public enum DispatchQueueChunks {
-    public static func run(_ count: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
-        if chunks <= 1 {
-            body(0, 0..<count)
-            return
-        }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
 }

@@ -55,7 +55,7 @@ enum EngineBenchmark {
                 hint: "one of \(CLIPConfig.presets.keys.sorted().joined(separator: ", "))")
         }
 
-        let script = findTorchScript()
+        let script = findUpward("bench/torch_reference.py")
         if useTorch && script == nil {
             log.warning("bench/torch_reference.py not found; printing arf's figures only")
         }
@@ -152,24 +152,6 @@ enum EngineBenchmark {
             return [:]
         }
         return object.compactMapValues { $0 as? Double }
-    }
-
-    /// Looks for bench/torch_reference.py above the executable and the working directory.
-    static func findTorchScript() -> URL? {
-        let starts = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath(),
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-                .appendingPathComponent("x"),
-        ]
-        for start in starts {
-            var dir = start.deletingLastPathComponent()
-            while dir.path != "/" {
-                let candidate = dir.appendingPathComponent("bench/torch_reference.py")
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-                dir = dir.deletingLastPathComponent()
-            }
-        }
-        return nil
     }
 }
 

@@ -105,7 +105,7 @@ enum RetrievalBenchmark {
         var theirs: [String: Double] = [:]
         var flatRecall: Double?
         var faissIVFRecall: Double?
-        if useFaiss, let script = findScript("bench/faiss_reference.py") {
+        if useFaiss, let script = findUpward("bench/faiss_reference.py") {
             let flatIDs = folder.appendingPathComponent("flat-ids.i64")
             let ivfIDs = folder.appendingPathComponent("ivf-ids.i64")
             theirs = runFaiss(
@@ -280,23 +280,5 @@ enum RetrievalBenchmark {
     static func loadAverage() -> Double {
         let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
         return Double(text.split(separator: " ").first ?? "") ?? -1
-    }
-
-    /// Looks for `relative` above the executable and the working directory.
-    static func findScript(_ relative: String) -> URL? {
-        let starts = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath(),
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-                .appendingPathComponent("x"),
-        ]
-        for start in starts {
-            var dir = start.deletingLastPathComponent()
-            while dir.path != "/" {
-                let candidate = dir.appendingPathComponent(relative)
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-                dir = dir.deletingLastPathComponent()
-            }
-        }
-        return nil
     }
 }

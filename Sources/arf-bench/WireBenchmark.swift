@@ -135,14 +135,21 @@ enum WireBenchmark {
     }
 }
 
-/// A path that exists under the executable's folder or one of its parents.
+/// A path relative to the executable's folder or one of its parents, else to the working
+/// directory or one of its parents: the repository's files, wherever the build folder is.
 func findUpward(_ relative: String) -> URL? {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        .deletingLastPathComponent()
-    while dir.path != "/" {
-        let candidate = dir.appendingPathComponent(relative)
-        if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
+    let starts = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent(),
+        URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true),
+    ]
+    for start in starts {
+        var dir = start
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
     }
     return nil
 }
