@@ -148,7 +148,7 @@ let package = Package(
             name: "ArfDaemonTests",
             dependencies: [
                 "ArfDaemon", "ArfClient", "ArfWire", "ArfTensor", "ArfCLIP", "ArfImage",
-                "ArfWorld",
+                "ArfWorld", "ArfPlugins", pluginAPI,
             ]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,8 +1,11 @@
-// External plugins through a real arfd: the example plugin package (Plugins/ExamplePlugin) is
-// built here as its own package, loaded with `arfd --plugins DIR`, listed by
-// `arf plugins list` with the file it came from, and used by a caption job; broken libraries
-// beside it are refused with clear reasons while the daemon runs on; a missing plugins
-// folder stops arfd at start with a message naming it.
+// External plugins: the example plugin package (Plugins/ExamplePlugin) is built here as its
+// own package, loaded with `arfd --plugins DIR`, listed by `arf plugins list` with the file
+// it came from, and used: its captioner by a caption job, its loss by a finetune run (and,
+// loaded in this process, checked against finite differences). Broken libraries beside it
+// are refused with clear reasons while the daemon runs on; a missing plugins folder stops
+// arfd at start with a message naming it.
+import ArfPluginAPI
+import ArfPlugins
 import ArfWire
 import Foundation
 import Testing
@@ -30,7 +33,23 @@ struct PluginLoadingTests {
             throw HarnessError(
                 "building Plugins/ExamplePlugin failed:\n" + String(decoding: log, as: UTF8.self))
         }
-        return scratch + "/debug/libSidecarTextCaptioner.so"
+        return scratch + "/debug/libArfExamplePlugins.so"
+    }
+
+    /// The example library, built once per test process; the build folder is kept between
+    /// runs (one folder, rebuilt incrementally) rather than left behind once per run.
+    static let examplePlugin = Result {
+        try buildExamplePlugin(
+            scratch: FileManager.default.temporaryDirectory.path + "/arf-example-plugin-build")
+    }
+
+    /// A folder inside `daemon`'s holding a copy of the example library.
+    static func pluginsFolder(_ daemon: DaemonProcess) throws -> String {
+        let plugins = daemon.folder + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: try examplePlugin.get(), toPath: plugins + "/libexample.so")
+        return plugins
     }
 
     @Test(
@@ -38,10 +57,7 @@ struct PluginLoadingTests {
     func externalPlugin() throws {
         let daemon = try DaemonProcess(start: false)
         defer { daemon.cleanup() }
-        let library = try Self.buildExamplePlugin(scratch: daemon.folder + "/build")
-        let plugins = daemon.folder + "/plugins"
-        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: library, toPath: plugins + "/libsidecar.so")
+        let plugins = try Self.pluginsFolder(daemon)
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: plugins + "/broken.so"))
         try daemon.start(extraArguments: ["--plugins", plugins])
 
@@ -52,10 +68,14 @@ struct PluginLoadingTests {
         let sidecar = try #require(entries.first { $0["name"] as? String == "sidecar-text" })
         #expect(sidecar["kind"] as? String == "captioner")
         #expect(sidecar["version"] as? String == "1.0.0")
-        #expect(sidecar["source"] as? String == plugins + "/libsidecar.so")
+        #expect(sidecar["source"] as? String == plugins + "/libexample.so")
         let options = (sidecar["options"] as? [[String: Any]] ?? []).map { $0["name"] as? String }
         #expect(options == ["extension", "max_chars"])
         #expect(entries.contains { $0["name"] as? String == "nearest-caption" })
+        let loss = try #require(entries.first { $0["name"] as? String == "prompt-cosine" })
+        #expect(
+            loss["kind"] as? String == "loss"
+                && loss["source"] as? String == sidecar["source"] as? String)
         let refused = reply["refused"] as? [[String: Any]] ?? []
         #expect(refused.map { $0["path"] as? String } == [plugins + "/broken.so"])
         #expect((refused.first?["reason"] as? String)?.contains("does not load") == true)
@@ -77,7 +97,85 @@ struct PluginLoadingTests {
                 == "a cat on a mat")
         #expect(
             (shown["caption_sets"] as? [[String: Any]])?.first?["source"] as? String
-                == plugins + "/libsidecar.so")
+                == plugins + "/libexample.so")
+    }
+
+    @Test("an external loss's gradients match finite differences, and it trains a run")
+    func externalLoss() throws {
+        let daemon = try DaemonProcess(start: false)
+        defer { daemon.cleanup() }
+        let plugins = try Self.pluginsFolder(daemon)
+
+        // In this process: the library's loss through the plugin API, on random features.
+        let catalog = try PluginCatalog(builtins: [], folder: plugins)
+        #expect(catalog.refusals.isEmpty, "\(catalog.refusals)")
+        let type = try #require(
+            try catalog.entry(.loss, named: "prompt-cosine").type as? any LossPlugin.Type)
+        let plugin = try type.make(["template": "1"])
+        try plugin.prepare(
+            LossSetup(
+                classNames: ["cat", "dog"], templates: ["a {}.", "a photo of a {}."],
+                hasPairs: false, logLogitScale: 2, embedTexts: { _ in [] }))
+        let examples = LossExamples(labels: [1, 0, 1], captions: [[], [], []])
+        let plan = plugin.plan(examples, random: { 0 })
+        #expect(plan.texts == ["a photo of a dog.", "a photo of a cat."])
+        #expect(plan.matches.map(\.text) == [0, 1, 0])
+        var seed: UInt64 = 7
+        func uniform() -> Float {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(seed >> 40) / Float(1 << 24) * 2 - 1
+        }
+        let width = 5
+        var images = (0..<3 * width).map { _ in uniform() }
+        var texts = (0..<2 * width).map { _ in uniform() }
+        func loss() throws -> LossResult {
+            try plugin.compute(
+                examples, plan: plan,
+                features: LossFeatures(
+                    images: EmbeddingMatrix(rows: 3, dimension: width, values: images),
+                    pairImages: EmbeddingMatrix(rows: 0, dimension: width, values: []),
+                    texts: EmbeddingMatrix(rows: 2, dimension: width, values: texts),
+                    logLogitScale: 2))
+        }
+        let analytic = try loss()
+        #expect(analytic.value > 0 && analytic.value < 2)
+        // Central differences in Float: step 1e-3 leaves errors near 1e-4 on gradients of
+        // order 0.1, so 2e-3 absolute is a tight bound that a wrong sign or factor exceeds.
+        let h: Float = 1e-3
+        var worst: Float = 0
+        for k in images.indices {
+            let kept = images[k]
+            images[k] = kept + h
+            let up = try loss().value
+            images[k] = kept - h
+            let down = try loss().value
+            images[k] = kept
+            worst = max(worst, abs((up - down) / (2 * h) - (analytic.imageGradient?[k] ?? .nan)))
+        }
+        for k in texts.indices {
+            let kept = texts[k]
+            texts[k] = kept + h
+            let up = try loss().value
+            texts[k] = kept - h
+            let down = try loss().value
+            texts[k] = kept
+            worst = max(worst, abs((up - down) / (2 * h) - (analytic.textGradient?[k] ?? .nan)))
+        }
+        #expect(worst < 2e-3, "largest gradient difference \(worst)")
+
+        // Through arfd: a finetune run with the loaded loss lowers it.
+        try daemon.start(extraArguments: ["--plugins", plugins])
+        try loadTiny(try daemon.client())
+        let pictures = try classFolder(daemon.folder, classes: [("cat", 4), ("dog", 4)])
+        #expect(daemon.arf("data", "add", "pets", pictures, "--role", "finetune").code == 0)
+        let run = daemon.arf(
+            "--json", "finetune", "--model", "tiny", "--data", "pets", "--method", "flyp", "--loss",
+            "prompt-cosine",
+            "--steps", "12", "--batch", "8", "--lr", "1e-2", "--run", "pc")
+        #expect(run.code == 0, "\(run)")
+        let losses = try run.jsonLines().compactMap { $0["loss"] as? Double }.filter { $0 > 0 }
+        #expect(losses.count >= 2, "\(run)")
+        #expect((losses.last ?? 1) < (losses.first ?? 0), "losses \(losses)")
     }
 
     @Test("a plugin built against another API version is refused and arfd keeps running")

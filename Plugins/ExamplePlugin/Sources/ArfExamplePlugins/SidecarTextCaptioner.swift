@@ -1,8 +1,8 @@
-// The `sidecar-text` captioner, and the two C symbols that make this library an arf plugin.
-// Each image's caption is the text file next to it with the same name and another extension
-// (`txt` by default): photo.jpg is captioned by photo.txt. Whitespace runs become single
-// spaces, and captions longer than `max_chars` are cut at a word boundary. An image without
-// its text file, or with an empty one, is reported as failed and the rest go on.
+// The `sidecar-text` captioner. Each image's caption is the text file next to it with the
+// same name and another extension (`txt` by default): photo.jpg is captioned by photo.txt.
+// Whitespace runs become single spaces, and captions longer than `max_chars` are cut at a
+// word boundary. An image without its text file, or with an empty one, is reported as failed
+// and the rest go on.
 //
 // Left out: text files in another folder than the images, and encodings other than UTF-8.
 import ArfPluginAPI
@@ -59,20 +59,4 @@ public final class SidecarTextCaptioner: Captioner {
             return .captions([Caption(text)])
         }
     }
-}
-
-/// The plugins in this library.
-final class ExampleProvider: PluginProvider {
-    let apiVersion = PluginAPI.version
-    let plugins: [any ArfPlugin.Type] = [SidecarTextCaptioner.self]
-}
-
-/// The API version this library was compiled against.
-@_cdecl("arf_plugin_api_version")
-public func arfPluginAPIVersion() -> Int32 { PluginAPI.version }
-
-/// The library's plugin provider, retained for the daemon.
-@_cdecl("arf_plugin_entry")
-public func arfPluginEntry() -> UnsafeMutableRawPointer {
-    PluginAPI.export(ExampleProvider())
 }
