@@ -62,7 +62,7 @@ enum TrainingHelp {
           --seed S              data order and sampling  --clip X        gradient-norm clip
           --towers T            none, image, text or both
           --loss NAME[=W]       a loss term with its weight; repeat to build the loss
-                                (ce, flyp, caption-anchor, pair-anchor)
+                                (ce, flyp, caption-anchor, pair-anchor, or a plugin's)
           --template T          a prompt template with {}; repeat for an ensemble
           --captions SET        caption set for caption-anchor (default: the newest)
           --anchors TASK        retrieval task for pair-anchor (arf anchors retrieve)
@@ -138,8 +138,8 @@ enum TrainingHelp {
         --checkpoint-every steps and resumes from it when submitted again with the same
         settings.
 
-          --pairs FILE        a CSV or TSV list with filepath and caption columns
-          --data POOL         a registered pair-list dataset instead
+          --pairs FILE        a CSV (.csv) or TSV list with filepath and caption columns
+          --data POOL         a registered pair-list dataset instead, with its own columns
           --steps N  --batch N  --lr X  --warmup N  --wd X  --seed S
           --vision-width N  --vision-layers N  --vision-heads N  --patch N  --image-size N
           --text-width N  --text-layers N  --text-heads N  --context N  --projection N

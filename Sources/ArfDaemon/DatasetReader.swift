@@ -5,14 +5,14 @@
 //                following links, every file whose extension torchvision's loader accepts,
 //                directories in byte order of their paths and files in byte order within one
 //   pairs        a CSV or TSV file with a header row naming at least the image path column
-//                and the caption column (open_clip's CsvDataset layout); fields may be quoted
-//                with "..." ("" inside for a quote); paths are relative to the list's folder
+//                and the caption column, read by ArfTraining's PairListFile
 //
 // Every problem (a missing folder, a class without images, a missing column, a row with the
 // wrong number of fields) is an error naming the path and, for a list, the line, so that a
 // dataset is registered whole or not at all.
 //
 // Left out: checking that listed images exist and decode (embedding reports those, per item).
+import ArfTraining
 import Foundation
 
 /// A dataset as read from disk, ready to be stored.
@@ -100,130 +100,16 @@ enum DatasetReader {
     static func pairList(
         _ file: String, filepathColumn: String, captionColumn: String, separator: Character
     ) throws -> DatasetSnapshot {
-        func bad(_ reason: String) -> DaemonError { .badDataset(path: file, reason: reason) }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw bad("cannot read it")
+        let list: PairListFile
+        do {
+            list = try PairListFile(
+                file, filepathColumn: filepathColumn, captionColumn: captionColumn,
+                separator: separator)
+        } catch TrainingError.badPairList(let path, let reason) {
+            throw DaemonError.badDataset(path: path, reason: reason)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw bad("it is not UTF-8 text")
-        }
-        var records = try DelimitedRecords(text: text, separator: separator, file: file)
-        guard let (_, header) = try records.next() else { throw bad("it is empty") }
-        let columns = header.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let pathColumn = columns.firstIndex(of: filepathColumn) else {
-            throw bad(missing(filepathColumn, columns, separator))
-        }
-        guard let captionColumnIndex = columns.firstIndex(of: captionColumn) else {
-            throw bad(missing(captionColumn, columns, separator))
-        }
-
-        var items: [DatasetItemRecord] = []
-        while let (line, fields) = try records.next() {
-            guard fields.count == columns.count else {
-                throw bad(
-                    "line \(line): expected \(columns.count) fields, found \(fields.count)")
-            }
-            let path = fields[pathColumn]
-            let caption = fields[captionColumnIndex].trimmingCharacters(in: .whitespaces)
-            guard !path.isEmpty else { throw bad("line \(line): the \(filepathColumn) is empty") }
-            guard !caption.isEmpty else {
-                throw bad("line \(line): the \(captionColumn) of \(path) is empty")
-            }
-            items.append(DatasetItemRecord(path: path, caption: caption))
-        }
-        guard !items.isEmpty else { throw bad("it has a header but no pairs") }
-        let root = (file as NSString).deletingLastPathComponent
-        return DatasetSnapshot(format: "pairs", root: root, classes: [], items: items)
-    }
-
-    private static func missing(_ column: String, _ columns: [String], _ separator: Character)
-        -> String
-    {
-        let name = separator == "\t" ? "tab" : "comma"
-        return "no column \(column) in the header (columns: \(columns.joined(separator: ", ")); "
-            + "separated by \(name))"
-    }
-}
-
-/// The records of delimited text: fields split on a separator, with "..." quoting that may
-/// hold separators, line breaks and doubled quotes. Blank lines are skipped. It walks UTF-8
-/// bytes, since every character with a meaning here is ASCII; a large pool's list is then
-/// held once, as bytes.
-struct DelimitedRecords {
-    private static let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n")
-    private static let carriageReturn = UInt8(ascii: "\r")
-
-    private let bytes: [UInt8]
-    private let separator: UInt8
-    private let file: String
-    private var position = 0
-    private var line = 1
-
-    init(text: String, separator: Character, file: String) throws {
-        precondition(separator.isASCII, "separators are ASCII")
-        bytes = Array(text.utf8)
-        self.separator = separator.asciiValue!
-        self.file = file
-    }
-
-    /// The next record and the line it starts on, or nil at the end.
-    mutating func next() throws -> (Int, [String])? {
-        // Blank lines carry no record.
-        while position < bytes.count,
-            bytes[position] == Self.newline || bytes[position] == Self.carriageReturn
-        {
-            if bytes[position] == Self.newline { line += 1 }
-            position += 1
-        }
-        guard position < bytes.count else { return nil }
-        let start = line
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var quoted = false
-        var wasQuoted = false
-        func finishField() {
-            fields.append(String(decoding: field, as: UTF8.self))
-            field.removeAll(keepingCapacity: true)
-            wasQuoted = false
-        }
-        while position < bytes.count {
-            let byte = bytes[position]
-            position += 1
-            if quoted {
-                if byte == Self.quote {
-                    if position < bytes.count, bytes[position] == Self.quote {
-                        field.append(Self.quote)
-                        position += 1
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    if byte == Self.newline { line += 1 }
-                    field.append(byte)
-                }
-                continue
-            }
-            switch byte {
-            case Self.quote where field.isEmpty && !wasQuoted:
-                quoted = true
-                wasQuoted = true
-            case separator:
-                finishField()
-            case Self.newline:
-                line += 1
-                finishField()
-                return (start, fields)
-            case Self.carriageReturn:
-                continue
-            default:
-                field.append(byte)
-            }
-        }
-        guard !quoted else {
-            throw DaemonError.badDataset(
-                path: file, reason: "line \(start): a quoted field is never closed")
-        }
-        finishField()
-        return (start, fields)
+        return DatasetSnapshot(
+            format: "pairs", root: list.root, classes: [],
+            items: list.pairs.map { DatasetItemRecord(path: $0.path, caption: $0.caption) })
     }
 }

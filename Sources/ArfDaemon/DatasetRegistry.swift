@@ -8,6 +8,7 @@
 import ArfPluginAPI
 import ArfStore
 import ArfSupport
+import ArfTraining
 import ArfWire
 import Foundation
 
@@ -227,7 +228,7 @@ final class DatasetRegistry: @unchecked Sendable {
         switch name {
         case "tab": return "\t"
         case "comma": return ","
-        case "": return path.lowercased().hasSuffix(".csv") ? "," : "\t"
+        case "": return PairListFile.defaultSeparator(for: path)
         default: throw DaemonError.badRequest("separator \(name) is not tab or comma")
         }
     }

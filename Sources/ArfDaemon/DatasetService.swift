@@ -175,6 +175,7 @@ final class DatasetService: @unchecked Sendable {
                 params.merge(options) { current, _ in current }
             }
             return datasetKeys.contains { params[$0] as? String == dataset }
+                || (params["datasets"] as? [String] ?? []).contains(dataset)
         }?.id
     }
 }

@@ -4,7 +4,8 @@
 // checkpoint interval, so a stopped or crashed job resumes from there to the same weights.
 //
 // Parameters (JSON): "out" (absolute folder), one of "pairs" (an absolute path to a CSV or TSV
-// list with filepath and caption columns) or "dataset" (a registered pair list), optional
+// list with filepath and caption columns) or "dataset" (a registered pair list, read as the
+// store holds it, so the column names it was registered with need not be repeated), optional
 // "config" (PretrainConfig fields; the rest keep their defaults) and "register" (a model name
 // to register the result as).
 import ArfStore
@@ -60,7 +61,6 @@ struct PretrainJob: JobKind {
                 throw DaemonError.badJobParams(
                     kind: name, reason: "dataset \(dataset) is an image folder, not a pair list")
             }
-            params.pairs = record.path
         default:
             throw DaemonError.badJobParams(kind: name, reason: "give one of pairs or dataset")
         }
@@ -69,11 +69,24 @@ struct PretrainJob: JobKind {
         }
         let config = params.config ?? PretrainConfig()
         params.config = config
-        // Reading the list and checking the configuration now refuses a bad job at once.
-        _ = try Pretrainer(
-            config: config, pairList: URL(fileURLWithPath: params.pairs!),
-            output: URL(fileURLWithPath: params.out))
+        // Reading the pairs and checking the configuration now refuses a bad job at once.
+        _ = try pretrainer(params, config: config)
         return try JobParams.encode(params)
+    }
+
+    /// A pretrainer over the job's pairs: the list file's, or the registered dataset's.
+    private func pretrainer(_ params: PretrainParams, config: PretrainConfig) throws
+        -> Pretrainer
+    {
+        let out = URL(fileURLWithPath: params.out)
+        if let dataset = params.dataset {
+            let pairs = try context.datasets.view(named: dataset).items.map {
+                (file: URL(fileURLWithPath: $0.absolutePath), caption: $0.caption ?? "")
+            }
+            return try Pretrainer(config: config, pairs: pairs, output: out)
+        }
+        return try Pretrainer(
+            config: config, pairList: URL(fileURLWithPath: params.pairs ?? ""), output: out)
     }
 
     /// Decodes the parameters, filling configuration fields left out with their defaults.
@@ -85,8 +98,9 @@ struct PretrainJob: JobKind {
             guard let fields = given as? [String: Any] else {
                 throw DaemonError.badJobParams(kind: kind, reason: "config must be an object")
             }
-            let defaults = try JSONSerialization.jsonObject(
-                with: JSONEncoder().encode(PretrainConfig())) as? [String: Any] ?? [:]
+            let defaults =
+                try JSONSerialization.jsonObject(
+                    with: JSONEncoder().encode(PretrainConfig())) as? [String: Any] ?? [:]
             if let unknown = Set(fields.keys).subtracting(defaults.keys).sorted().first {
                 throw DaemonError.badJobParams(
                     kind: kind,
@@ -105,11 +119,10 @@ struct PretrainJob: JobKind {
         let config = params.config ?? PretrainConfig()
         let out = URL(fileURLWithPath: params.out)
         let started = Date()
-        let pretrainer = try Pretrainer(
-            config: config, pairList: URL(fileURLWithPath: params.pairs ?? ""), output: out)
+        let pretrainer = try pretrainer(params, config: config)
         try job.report(
             step: job.record.step, total: UInt64(config.steps),
-            message: "reading the pairs of \(params.pairs ?? "")")
+            message: "reading the pairs of \(params.dataset ?? params.pairs ?? "")")
 
         var interruption: Error?
         var firstStep: Int?

@@ -11,12 +11,16 @@
 //   captions       Key(dataset, set id, item: UInt64) -> CaptionRecord as JSON
 //   anchor_tasks   Key(task)                          -> AnchorTaskRecord as JSON
 //   anchors        Key(task, rank: UInt64)            -> PairAnchorRecord as JSON
+//   runs           Key(run)                           -> RunRecord as JSON
+//   eval_results   Key(subject, dataset)              -> EvalRecord as JSON
+//   wise_curves    Key(finetuned model)               -> WiseRecord as JSON
 //
 // Model names, folders and item paths are string key parts, so one model's embeddings of one
 // folder are a key prefix: they can be counted, listed in item order, or dropped together.
 // A folder is an absolute path, so folder keys never meet the "dataset" keys beside them, and
 // replacing a model drops both. Dataset items are numbered in the order of the registered
-// snapshot, which is what keeps item numbers stable.
+// snapshot, which is what keeps item numbers stable. An evaluation's subject is a registered
+// model, or a WiSE-FT point that was never registered ("ft-s0+wise0.5").
 import ArfStore
 import ArfSupport
 import Foundation
@@ -47,6 +51,11 @@ enum StoreLayout {
     static let captions = "captions"
     static let anchorTasks = "anchor_tasks"
     static let anchors = "anchors"
+    static let runs = "runs"
+    static let evalResults = "eval_results"
+    static let wiseCurves = "wise_curves"
+
+    static func evalResultKey(subject: String, dataset: String) -> Key { Key(subject, dataset) }
 
     /// Every embedding of one model's items of a dataset from one tower.
     static func datasetEmbeddingPrefix(model: String, dataset: String, modality: String) -> Key {

@@ -1,25 +1,11 @@
-// What the training jobs keep in the store, beside the tables of StoreLayout:
-//
-//   runs           Key(run)                 -> RunRecord as JSON
-//   eval_results   Key(subject, dataset)    -> EvalRecord as JSON
-//   wise_curves    Key(finetuned model)     -> WiseRecord as JSON
-//
-// A subject is what was evaluated: a registered model, or a WiSE-FT point that was never
-// registered ("ft-s0+wise0.5"). Checkpoints live in the data folder (runs/<run>/checkpoints,
-// wise/<model>/alpha-<α>); the store keeps their paths. Also the shared context of the
-// training job kinds and the mapping of training errors onto wire statuses.
+// The records the training jobs keep in the store (runs, evaluation results, WiSE-FT curves;
+// their tables are listed in StoreLayout), the shared context of the training job kinds and
+// the mapping of training errors onto wire statuses. Checkpoints live in the data folder
+// (runs/<run>/checkpoints, wise/<model>/alpha-<α>); the store keeps their paths.
 import ArfStore
 import ArfTraining
 import ArfWire
 import Foundation
-
-extension StoreLayout {
-    static let runs = "runs"
-    static let evalResults = "eval_results"
-    static let wiseCurves = "wise_curves"
-
-    static func evalResultKey(subject: String, dataset: String) -> Key { Key(subject, dataset) }
-}
 
 /// A finetuning run as the store keeps it.
 struct RunRecord: Codable, Equatable {
@@ -228,6 +214,10 @@ extension TrainingError: StatusConvertible {
                 hint: "both checkpoints must have one architecture")
         case .io:
             CallStatus(.failedPrecondition, description, hint: "check the path and free space")
+        case .badPairList:
+            CallStatus(
+                .invalidArgument, description,
+                hint: "a pair list is CSV or TSV with a header naming filepath and caption")
         }
     }
 }

@@ -1,8 +1,7 @@
 // What training and evaluation read: labelled images (with optional captions from a
 // captioner) and image-caption pairs. Both protocols hand out images already preprocessed,
 // channels first, at the model's size, so the training code never decodes or resizes; the
-// daemon adapts its datasets to them. In-memory sources for tests and small jobs live here;
-// sources over folders on disk are in FileSources.swift.
+// daemon adapts its datasets to them. In-memory sources for tests and small jobs live here.
 import Foundation
 
 /// Images with class labels, and for each image the captions a captioner wrote (maybe none).

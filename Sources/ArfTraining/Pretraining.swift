@@ -80,53 +80,26 @@ public final class Pretrainer {
     let captions: [String]
     let files: [URL]
 
-    /// Reads a pair list: a header line naming the `filepath` and `caption` columns (tab- or
-    /// comma-separated is decided by the header), then one pair per line, paths relative to
-    /// the list's folder.
-    public init(config: PretrainConfig, pairList: URL, output: URL) throws {
+    /// Pretrains on the given pairs: image files and their captions, in order.
+    public init(config: PretrainConfig, pairs: [(file: URL, caption: String)], output: URL)
+        throws
+    {
         try config.validate()
+        guard !pairs.isEmpty else { throw TrainingError.emptyDataset(what: "the pair list") }
         self.config = config
         self.output = output
-        let text: String
-        do {
-            text = try String(contentsOf: pairList, encoding: .utf8)
-        } catch {
-            throw TrainingError.io(path: pairList.path, reason: "\(error.localizedDescription)")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard let header = lines.first else {
-            throw TrainingError.emptyDataset(what: pairList.path)
-        }
-        let separator: Character = header.contains("\t") ? "\t" : ","
-        let columns = header.split(separator: separator).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        guard let pathColumn = columns.firstIndex(of: "filepath"),
-            let captionColumn = columns.firstIndex(of: "caption")
-        else {
-            throw TrainingError.io(
-                path: pairList.path, reason: "the header must name `filepath` and `caption`")
-        }
-        lines.removeFirst()
-        let folder = pairList.deletingLastPathComponent()
-        var files: [URL] = []
-        var captions: [String] = []
-        for (number, line) in lines.enumerated() {
-            let fields = line.split(separator: separator, omittingEmptySubsequences: false)
-            guard fields.count > max(pathColumn, captionColumn) else {
-                throw TrainingError.io(
-                    path: pairList.path, reason: "line \(number + 2) has too few columns")
-            }
-            let path = String(fields[pathColumn])
-            files.append(
-                path.hasPrefix("/")
-                    ? URL(fileURLWithPath: path)
-                    : folder.appendingPathComponent(path))
-            captions.append(String(fields[captionColumn]))
-        }
-        guard !files.isEmpty else { throw TrainingError.emptyDataset(what: pairList.path) }
-        self.files = files
-        self.captions = captions
+        self.files = pairs.map(\.file)
+        self.captions = pairs.map(\.caption)
+    }
+
+    /// Pretrains on the pairs of a list file with `filepath` and `caption` columns (see
+    /// PairListFile).
+    public convenience init(config: PretrainConfig, pairList: URL, output: URL) throws {
+        let list = try PairListFile(pairList.path)
+        try self.init(
+            config: config,
+            pairs: list.pairs.indices.map { (list.file($0), list.pairs[$0].caption) },
+            output: output)
     }
 
     var stateURL: URL { output.appendingPathComponent("pretrain-state.json") }

@@ -26,6 +26,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case badHead(path: String, reason: String)
     case badAlpha(Double)
     case io(path: String, reason: String)
+    /// A pair-list file that cannot be read as one (see PairListFile).
+    case badPairList(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -65,6 +67,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             "interpolation weight \(alpha) is not a finite number"
         case .io(let path, let reason):
             "\(path): \(reason)"
+        case .badPairList(let path, let reason):
+            "pair list \(path): \(reason)"
         }
     }
 }

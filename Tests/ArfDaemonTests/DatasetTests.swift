@@ -76,6 +76,30 @@ struct DatasetTests {
         #expect(tsv.output.contains("registered tsv (pool, pairs): 1 items"))
     }
 
+    @Test("pretraining reads a registered pool as stored, with the columns it was added with")
+    func pretrainOnRegisteredPool() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanup() }
+        let list = try pairList(daemon.folder, captions: (0..<16).map { "picture \($0 % 4)" })
+        let text = try String(contentsOfFile: list, encoding: .utf8)
+        try writeText(
+            text.replacingOccurrences(of: "filepath\tcaption", with: "image\ttext"), to: list)
+        #expect(
+            daemon.arf(
+                "data", "add", "web", list, "--role", "pool", "--filepath-column", "image",
+                "--caption-column", "text"
+            ).code == 0)
+        let out = daemon.folder + "/pretrained"
+        let run = daemon.arf(
+            "pretrain", "--data", "web", "--out", out, "--steps", "2", "--warmup", "1", "--batch",
+            "8",
+            "--merges", "20", "--vision-width", "16", "--vision-layers", "1", "--vision-heads",
+            "2", "--text-width", "16", "--text-layers", "1", "--text-heads", "2",
+            "--projection", "8")
+        #expect(run.code == 0, "\(run)")
+        #expect(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+    }
+
     @Test("bad input is refused with the reason, and nothing is stored")
     func badInputIsRefused() throws {
         let daemon = try DaemonProcess()
@@ -193,7 +217,20 @@ struct DatasetTests {
         #expect(refused.code == 1, "\(refused)")
         #expect(refused.error.contains("used by job \(job.id)"), "\(refused.error)")
         #expect(refused.error.contains("arf jobs cancel \(job.id)"))
+
+        // An evaluation queued behind it names its datasets in a list.
+        let other = try classFolder(daemon.folder, name: "other", classes: [("b", 4)])
+        #expect(daemon.arf("data", "add", "held", other, "--role", "eval-id").code == 0)
+        let eval = try client.call(
+            Methods.submitJob,
+            SubmitJobRequest(kind: "eval", paramsJSON: #"{"model": "tiny", "datasets": ["held"]}"#)
+        ).job
+        let held = daemon.arf("data", "rm", "held")
+        #expect(held.code == 1 && held.error.contains("used by job \(eval.id)"), "\(held)")
+
+        _ = try client.call(Methods.cancelJob, CancelJobRequest(jobID: eval.id))
         _ = try client.call(Methods.cancelJob, CancelJobRequest(jobID: job.id))
         #expect(daemon.arf("data", "rm", "slow").code == 0)
+        #expect(daemon.arf("data", "rm", "held").code == 0)
     }
 }
