@@ -41,11 +41,13 @@ public enum Compute {
 
     private static let passLock = NSRecursiveLock()
 
-    /// Runs `body` while no other thread runs a pass through `serialized`. Model passes take
-    /// this lock so that OpenBLAS is only ever entered by one pass (and the workers that pass
-    /// starts itself): concurrent callers of one OpenBLAS from unrelated threads have given
-    /// wrong products under load, and on a machine of few cores running passes side by side
-    /// gains nothing, since each pass already uses every core.
+    /// Runs `body` while no other thread runs a pass through `serialized`. Model passes, the
+    /// classifier-head products and retrieval's searches take this lock so that OpenBLAS is
+    /// only ever entered by one pass (and the workers that pass starts itself), and so that a
+    /// pass that changes OpenBLAS's thread count changes it for itself alone. Concurrent
+    /// callers of one OpenBLAS from unrelated threads have given wrong products under load,
+    /// and on a machine of few cores running passes side by side gains nothing, since each
+    /// pass already uses every core.
     public static func serialized<T>(_ body: () throws -> T) rethrows -> T {
         passLock.lock()
         defer { passLock.unlock() }

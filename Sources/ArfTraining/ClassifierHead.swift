@@ -81,9 +81,11 @@ public final class ClassifierHead {
         let norms = Tensor(zeros: [Swift.max(n, 1)])
         L2Normalize.forward(x: features.data, y: normalized.data, norms: norms.data, n: n, p: p)
         let logits = Tensor(zeros: [n, classCount])
-        gemm(
-            transB: true, m: n, n: classCount, k: p, a: normalized.data, lda: p,
-            b: weight.value.data, ldb: p, c: logits.data, ldc: classCount)
+        Compute.serialized {
+            gemm(
+                transB: true, m: n, n: classCount, k: p, a: normalized.data, lda: p,
+                b: weight.value.data, ldb: p, c: logits.data, ldc: classCount)
+        }
         return logits
     }
 
@@ -162,9 +164,11 @@ public final class CrossEntropyLoss: TrainingLoss {
         let norms = Tensor(zeros: [Swift.max(n, 1)])
         L2Normalize.forward(x: features.data, y: y.data, norms: norms.data, n: n, p: p)
         let logits = Tensor(zeros: [n, c])
-        gemm(
-            transB: true, m: n, n: c, k: p, a: y.data, lda: p, b: head.weight.value.data,
-            ldb: p, c: logits.data, ldc: c)
+        Compute.serialized {
+            gemm(
+                transB: true, m: n, n: c, k: p, a: y.data, lda: p, b: head.weight.value.data,
+                ldb: p, c: logits.data, ldc: c)
+        }
 
         let smoothing = Float(options.labelSmoothing)
         let targets: [[(Int, Float)]] = inputs.batch.labels.map { label in
@@ -177,13 +181,15 @@ public final class CrossEntropyLoss: TrainingLoss {
 
         // dW = dLogits^T y; dy = dLogits W; then back through the normalisation.
         let dWeight = Tensor(zeros: [c, p])
-        gemm(
-            transA: true, m: c, n: p, k: n, a: dLogits.data, lda: c, b: y.data, ldb: p,
-            c: dWeight.data, ldc: p)
         let dy = Tensor(zeros: [n, p])
-        gemm(
-            m: n, n: p, k: c, a: dLogits.data, lda: c, b: head.weight.value.data, ldb: p,
-            c: dy.data, ldc: p)
+        Compute.serialized {
+            gemm(
+                transA: true, m: c, n: p, k: n, a: dLogits.data, lda: c, b: y.data, ldb: p,
+                c: dWeight.data, ldc: p)
+            gemm(
+                m: n, n: p, k: c, a: dLogits.data, lda: c, b: head.weight.value.data, ldb: p,
+                c: dy.data, ldc: p)
+        }
         let dImages = Tensor(zeros: [n, p])
         L2Normalize.backward(
             dy: dy.data, y: y.data, norms: norms.data, dx: dImages.data, n: n, p: p)

@@ -159,9 +159,11 @@ public struct ZeroShotEvaluator {
             L2Normalize.forward(
                 x: features.data, y: normalized.data, norms: norms.data, n: n, p: p)
             let logits = Tensor(zeros: [n, c])
-            gemm(
-                transB: true, m: n, n: c, k: p, a: normalized.data, lda: p,
-                b: classifier.data, ldb: p, c: logits.data, ldc: c)
+            Compute.serialized {
+                gemm(
+                    transB: true, m: n, n: c, k: p, a: normalized.data, lda: p,
+                    b: classifier.data, ldb: p, c: logits.data, ldc: c)
+            }
             for k in 0..<n {
                 rows.append(Array(UnsafeBufferPointer(start: logits.data + k * c, count: c)))
             }
