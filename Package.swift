@@ -50,7 +50,7 @@ let package = Package(
             name: "ArfDaemon",
             dependencies: [
                 "ArfWire", "ArfStore", "ArfCLIP", "ArfImage", "ArfSupport", "ArfTensor",
-                "ArfPlugins", pluginAPI, "ArfTraining",
+                "ArfPlugins", pluginAPI, "ArfTraining", "ArfPluginAdapters", "ArfRetrieval",
             ],
             path: "Sources/ArfDaemon"),
         .target(
@@ -70,7 +70,8 @@ let package = Package(
         .target(
             name: "ArfPluginAdapters",
             dependencies: [
-                pluginAPI, "ArfTraining", "ArfRetrieval", "ArfTensor", "ArfCLIP", "ArfSupport",
+                pluginAPI, "ArfTraining", "ArfRetrieval", "ArfStore", "ArfTensor", "ArfCLIP",
+                "ArfSupport",
             ],
             path: "Sources/ArfPluginAdapters"),
         .target(
@@ -83,7 +84,8 @@ let package = Package(
             name: "ExactRetriever", dependencies: [pluginAPI, "ArfPluginAdapters", "ArfRetrieval"],
             path: "Plugins/ExactRetriever"),
         .target(
-            name: "IVFRetriever", dependencies: [pluginAPI, "ArfPluginAdapters", "ArfRetrieval"],
+            name: "IVFRetriever",
+            dependencies: [pluginAPI, "ArfPluginAdapters", "ArfRetrieval", "ArfStore"],
             path: "Plugins/IVFRetriever"),
         .target(
             name: "CrossEntropyLossPlugin",

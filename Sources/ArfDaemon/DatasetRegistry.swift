@@ -6,6 +6,8 @@
 //
 // Left out: refreshing a dataset from disk (remove it and add it again).
 import ArfPluginAPI
+import ArfPluginAdapters
+import ArfRetrieval
 import ArfStore
 import ArfSupport
 import ArfTraining
@@ -185,7 +187,8 @@ final class DatasetRegistry: @unchecked Sendable {
         return view
     }
 
-    /// Forgets the dataset: its items, embeddings under every model, and caption sets.
+    /// Forgets the dataset: its items, embeddings under every model, caption sets and
+    /// retrieval indexes.
     func remove(_ name: String, models: [String]) throws -> RemoveDatasetReply {
         _ = try record(named: name)
         let (table, itemsTable) = (table, itemsTable)
@@ -208,6 +211,11 @@ final class DatasetRegistry: @unchecked Sendable {
             let captioned = try txn.deleteAll(in: captions, prefix: Key(name))
             return RemoveDatasetReply(
                 items: UInt64(items), embeddings: UInt64(vectors), captions: UInt64(captioned))
+        }
+        // Retrieval indexes over the dataset go too; their table is ArfRetrieval's.
+        for model in models {
+            try IVFIndex.remove(
+                from: store, name: PluginStoreLayout.ivfIndexName(model: model, pool: name))
         }
         lock.withLock {
             records[name] = nil

@@ -169,9 +169,10 @@ struct FinetuneJob: JobKind {
         try job.report(
             step: UInt64(run.step), total: UInt64(run.totalSteps),
             message: "loading \(view.items.count) images of \(view.name)")
-        let captions = try params.captions.map {
-            try StoredAnchors.captions(dataset: view.name, set: $0, store: context.store)
-        } ?? [:]
+        let captions =
+            try params.captions.map {
+                try StoredAnchors.captions(dataset: view.name, set: $0, store: context.store)
+            } ?? [:]
         let data = try RegisteredImages.load(
             view, preprocessor: base.preprocessor, captions: captions,
             checkStop: job.checkStop, note: job.note)

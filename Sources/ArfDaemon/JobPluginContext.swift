@@ -1,9 +1,11 @@
 // The daemon's side of ArfPluginAPI's PluginContext, for a plugin running inside a job: it
 // reads datasets from the registry, embeds with registered models, and hands out stored
 // embeddings, computing those that are missing in batches that it commits together with
-// the job's progress (so a caption bank embedded before a crash is not embedded again). It
-// also maps plugin errors onto wire statuses.
+// the job's progress (so a caption bank embedded before a crash is not embedded again). The
+// built-in plugins also get the store itself (StoreBackedContext). It also maps plugin errors
+// onto wire statuses.
 import ArfPluginAPI
+import ArfPluginAdapters
 import ArfPlugins
 import ArfStore
 import ArfSupport
@@ -11,7 +13,7 @@ import ArfWire
 import Foundation
 
 /// A plugin's view of the daemon during one job.
-final class JobPluginContext: PluginContext {
+final class JobPluginContext: StoreBackedContext {
     let model: String
     private let job: JobContext
     private let datasets: DatasetRegistry
@@ -25,6 +27,8 @@ final class JobPluginContext: PluginContext {
         self.batch = batch
         embedder = try DatasetEmbedder(store: job.store)
     }
+
+    var store: Store { job.store }
 
     func dataset(named name: String) throws -> DatasetView {
         try datasets.view(named: name)

@@ -4,12 +4,14 @@
 // nothing. After a restart models are loaded again lazily, on their first use: start-up stays
 // fast however many models are registered, and a checkpoint that has since vanished only
 // fails the calls that need it. Replacing a model with another folder drops the embeddings
-// stored under its name, since they came from other weights.
+// and retrieval indexes stored under its name, since they came from other weights.
 //
 // Left out: unloading models to free memory, and reference counting of pipelines in use
 // (a replaced pipeline stays alive until its last call returns; a job already running on a
 // model that is replaced finishes with the old weights and stores under the same name).
 import ArfCLIP
+import ArfPluginAdapters
+import ArfRetrieval
 import ArfStore
 import ArfSupport
 import ArfWire
@@ -124,6 +126,11 @@ public final class ModelRegistry: @unchecked Sendable {
             try txn.putJSON(record, in: table, at: StoreLayout.modelKey(name))
             guard dropStale else { return 0 }
             return try txn.deleteAll(in: embeddings, prefix: Key(name))
+        }
+        if dropStale {
+            try IVFIndex.removeAll(
+                from: store,
+                namesStartingWith: PluginStoreLayout.ivfIndexName(model: name, pool: ""))
         }
         lock.withLock {
             records[name] = record

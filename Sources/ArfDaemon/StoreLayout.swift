@@ -14,6 +14,8 @@
 //   runs           Key(run)                           -> RunRecord as JSON
 //   eval_results   Key(subject, dataset)              -> EvalRecord as JSON
 //   wise_curves    Key(finetuned model)               -> WiseRecord as JSON
+//   ivf-indexes    Key(model + "\n" + pool, ...)      -> the ivf retriever's trained index
+//                                                        (ArfRetrieval's IVFStorage)
 //
 // Model names, folders and item paths are string key parts, so one model's embeddings of one
 // folder are a key prefix: they can be counted, listed in item order, or dropped together.

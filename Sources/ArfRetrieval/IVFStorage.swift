@@ -1,5 +1,6 @@
 // Keeping an IVF index in an ArfStore table, under keys that start with the index's name:
-//   name "meta"                     JSON: format, dimension, lists, count, nprobe, chunks per list
+//   name "meta"                     JSON: format, dimension, lists, count, nprobe, chunks per
+//                                   list, and the caller's note of what the index was built from
 //   name "centroids"                lists x D floats
 //   name "list" <list> <chunk>      a run of one list's rows: n ids (Int64), then n x D floats
 // Keys sort by list, then chunk, so one scan reads the lists back in order straight into the
@@ -26,12 +27,17 @@ extension IVFIndex {
         var nprobe: Int
         /// How many chunks each list has stored; the next chunk of list l is chunks[l].
         var chunks: [Int]
+        /// What the index was built from, as the caller described it; nil if not said.
+        var source: String?
     }
 
     /// Writes the whole index under `name`, replacing any index stored under that name.
-    public func save(to store: Store, name: String, table tableName: String = defaultTable)
-        throws
-    {
+    /// `source` describes what the index was built from (settings, a digest of the rows), so
+    /// that a later caller can tell whether the stored index is the one it would build.
+    public func save(
+        to store: Store, name: String, table tableName: String = defaultTable,
+        source: String? = nil
+    ) throws {
         let table = try store.table(tableName)
         let d = vectors.dimension
         try store.write { txn in try txn.deleteAll(in: table, prefix: Key(name)) }
@@ -57,12 +63,46 @@ extension IVFIndex {
 
         let meta = Meta(
             format: Meta.currentFormat, dimension: d, lists: lists, count: count,
-            nprobe: nprobe, chunks: (0..<lists).map { offsets[$0 + 1] > offsets[$0] ? 1 : 0 })
+            nprobe: nprobe, chunks: (0..<lists).map { offsets[$0 + 1] > offsets[$0] ? 1 : 0 },
+            source: source)
         try store.write { txn in
             try txn.putVector(
                 UnsafeBufferPointer(start: centroids.data, count: lists * d), in: table,
                 at: Key(name, "centroids"))
             try txn.putJSON(meta, in: table, at: Key(name, "meta"))
+        }
+    }
+
+    /// The `source` the index stored under `name` was saved with; nil when there is no index
+    /// of that name or it was saved without one.
+    public static func storedSource(
+        in store: Store, name: String, table tableName: String = defaultTable
+    ) throws -> String? {
+        let table = try store.table(tableName)
+        return try store.read { txn in
+            try txn.json(Meta.self, in: table, at: Key(name, "meta"))?.source
+        }
+    }
+
+    /// Deletes the index stored under `name`, if there is one; returns whether there was.
+    @discardableResult
+    public static func remove(
+        from store: Store, name: String, table tableName: String = defaultTable
+    ) throws -> Bool {
+        let table = try store.table(tableName)
+        return try store.write { txn in try txn.deleteAll(in: table, prefix: Key(name)) } > 0
+    }
+
+    /// Deletes every index whose name starts with `prefix`; returns how many entries went.
+    @discardableResult
+    public static func removeAll(
+        from store: Store, namesStartingWith prefix: String, table tableName: String = defaultTable
+    ) throws -> Int {
+        let table = try store.table(tableName)
+        // A string part's bytes without the 0 that ends it match every longer name.
+        let bytes = Key(prefix).bytes.dropLast()
+        return try store.write { txn in
+            try txn.deleteAll(in: table, prefix: Key(bytes: Array(bytes)))
         }
     }
 
@@ -148,7 +188,8 @@ extension IVFIndex {
                     meta.count == oldVectors.rows, meta.chunks.count == lists
                 else {
                     throw RetrievalError.corruptIndex(
-                        name: name, reason: "the stored index (\(meta.count) rows, "
+                        name: name,
+                        reason: "the stored index (\(meta.count) rows, "
                             + "\(meta.lists) lists) is not the one in memory")
                 }
                 for (list, rows) in fresh.enumerated() where !rows.isEmpty {

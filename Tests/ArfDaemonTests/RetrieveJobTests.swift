@@ -1,7 +1,8 @@
 // Retrieve jobs through a real arfd and the real client: with room for the whole pool every
 // pair is retrieved once, with at most the quota per class; evaluation images keep their
 // copies out of the anchors; near-duplicates are dropped; ivf probing every list agrees with
-// exact; and `arf anchors show` gives the pairs with scores and provenance.
+// exact and keeps its trained index for the next job of the same settings; and
+// `arf anchors show` gives the pairs with scores and provenance.
 import ArfWire
 import Foundation
 import Testing
@@ -126,6 +127,19 @@ struct RetrieveJobTests {
         let exact = try pairs(daemon, "e").map { $0["pool_index"] as? Int }
         #expect(try pairs(daemon, "i").map { $0["pool_index"] as? Int } == exact)
         #expect(exact.count == 8)
+
+        // The trained index is kept: the same request loads it, other settings rebuild it.
+        func builds() -> Int { daemon.log.components(separatedBy: "building ivf index").count - 1 }
+        #expect(builds() == 1 && daemon.log.contains("ivf index stored"), "\(daemon.log)")
+        let ivfOptions = ["--retriever", "ivf", "--option", "nprobe=3"]
+        let again = daemon.arf(
+            ["anchors", "retrieve", "i2"] + common + ivfOptions + ["--option", "lists=3"])
+        #expect(again.code == 0, "\(again)")
+        #expect(builds() == 1 && daemon.log.contains("ivf index loaded"), "\(daemon.log)")
+        #expect(try pairs(daemon, "i2").map { $0["pool_index"] as? Int } == exact)
+        let other = daemon.arf(
+            ["anchors", "retrieve", "i3"] + common + ivfOptions + ["--option", "lists=2"])
+        #expect(other.code == 0 && builds() == 2, "\(other)")
 
         let notPool = daemon.arf(
             [

@@ -1,6 +1,8 @@
 // Keeping IVF indexes in a store: a saved index reopened from disk answers exactly as before,
 // batches added and saved incrementally survive a reopen, a second index of another name is
-// left alone, and missing or damaged indexes are reported by name.
+// left alone, the note of what an index was built from is kept, removal by name and by name
+// prefix takes exactly the indexes named, and missing or damaged indexes are reported by
+// name.
 import ArfRetrieval
 import ArfStore
 import ArfTensor
@@ -75,11 +77,13 @@ struct IVFStorageTests {
             on: Self.source.sample(rows: 500, seed: 71), options: .init(lists: 8))
         try withTemporaryDirectory("rollback") { directory in
             try withStore(directory) { store in
-                #expect(throws: RetrievalError.indexNotFound(
-                    name: "never-saved", table: IVFIndex.defaultTable)
+                #expect(
+                    throws: RetrievalError.indexNotFound(
+                        name: "never-saved", table: IVFIndex.defaultTable)
                 ) {
-                    try index.add(Self.source.sample(rows: 50, seed: 72), savingTo: store,
-                                  name: "never-saved")
+                    try index.add(
+                        Self.source.sample(rows: 50, seed: 72), savingTo: store,
+                        name: "never-saved")
                 }
             }
         }
@@ -93,8 +97,9 @@ struct IVFStorageTests {
             taking: Self.source.sample(rows: 1000, seed: 73), options: .init(lists: 8))
         try withTemporaryDirectory("damaged") { directory in
             try withStore(directory) { store in
-                #expect(throws: RetrievalError.indexNotFound(
-                    name: "nothing", table: IVFIndex.defaultTable)
+                #expect(
+                    throws: RetrievalError.indexNotFound(
+                        name: "nothing", table: IVFIndex.defaultTable)
                 ) {
                     try IVFIndex.load(from: store, name: "nothing")
                 }
@@ -112,6 +117,35 @@ struct IVFStorageTests {
                         return
                     }
                     #expect(name == "cut")
+                }
+            }
+        }
+    }
+
+    @Test("the source note is kept; remove and removeAll take only the indexes they name")
+    func sourcesAndRemoval() throws {
+        let index = try IVFIndex.build(
+            taking: Self.source.sample(rows: 200, seed: 66), options: .init(lists: 4))
+        try withTemporaryDirectory("removal") { directory in
+            try withStore(directory) { store in
+                for name in ["m\na", "m\nb", "mm\na", "n\na"] {
+                    try index.save(to: store, name: name, source: "built for \(name)")
+                }
+                try index.save(to: store, name: "plain")
+                #expect(try IVFIndex.storedSource(in: store, name: "m\nb") == "built for m\nb")
+                #expect(try IVFIndex.storedSource(in: store, name: "plain") == nil)
+                #expect(try IVFIndex.storedSource(in: store, name: "absent") == nil)
+
+                #expect(try IVFIndex.remove(from: store, name: "n\na"))
+                #expect(try !IVFIndex.remove(from: store, name: "n\na"))
+                #expect(try IVFIndex.removeAll(from: store, namesStartingWith: "m\n") > 0)
+                for gone in ["m\na", "m\nb", "n\na"] {
+                    #expect(throws: RetrievalError.self) {
+                        try IVFIndex.load(from: store, name: gone)
+                    }
+                }
+                for kept in ["mm\na", "plain"] {
+                    #expect(try IVFIndex.load(from: store, name: kept).count == 200)
                 }
             }
         }
