@@ -79,7 +79,9 @@ public enum ArfCLI {
             case "list": return try JobCommands.list(&arguments, session)
             case "watch": return try JobCommands.watch(&arguments, session)
             case "cancel": return try JobCommands.cancel(&arguments, session)
-            default: throw unknownSubcommand(path, of: "jobs", choices: "list, watch, cancel")
+            case "prune": return try JobCommands.prune(&arguments, session)
+            default:
+                throw unknownSubcommand(path, of: "jobs", choices: "list, watch, cancel, prune")
             }
         case "data":
             switch path.dropFirst().first {

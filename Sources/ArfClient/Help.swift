@@ -16,6 +16,7 @@ enum Help {
           classify                   zero-shot classification of images
           embed-folder               embed and store every image under a folder (a job)
           jobs list|watch|cancel     follow and control jobs
+          jobs prune                 forget ended jobs
           embeddings list            read back embeddings stored by embed-folder
           data add|list|show|rm      register and inspect datasets (image folders, pair lists)
           data embed|embeddings      embed a dataset and store the vectors (a job), read them
@@ -98,6 +99,7 @@ enum Help {
         usage: arf jobs list [--json]
                arf jobs watch ID [--json]
                arf jobs cancel ID [--json]
+               arf jobs prune [--older-than AGE] [--keep N] [--json]
         """,
         "jobs list": """
         usage: arf jobs list [--json]
@@ -114,6 +116,17 @@ enum Help {
         usage: arf jobs cancel ID [--json]
 
         Cancels a queued job, or stops a running one at its next step.
+        """,
+        "jobs prune": """
+        usage: arf jobs prune [--older-than AGE] [--keep N] [--json]
+
+        Forgets ended jobs (succeeded, failed or cancelled) so that arf jobs list stays
+        short. Queued and running jobs are never touched, and what jobs made (models, runs,
+        anchors, evaluation results) stays.
+
+          --older-than AGE   only jobs created at least AGE ago: a number with s, m, h or d
+                             (default 0s: any age)
+          --keep N           keep the N newest ended jobs whatever their age (default 20)
         """,
         "embeddings": """
         usage: arf embeddings list --model NAME DIR [--limit N] [--after ITEM] [--json]

@@ -1,4 +1,4 @@
-// `arf embed-folder` and `arf jobs list|watch|cancel`. Watching is one stream of events from
+// `arf embed-folder` and `arf jobs list|watch|cancel|prune`. Watching is one stream of events from
 // the daemon, drawn as a progress bar; a watcher that goes away (Ctrl-C, a killed terminal)
 // leaves the job running, and `arf jobs watch ID` picks it up again from its current step.
 import ArfSupport
@@ -84,6 +84,47 @@ enum JobCommands {
             session.console.print("job \(id): \(Format.state(state))")
         }
         return 0
+    }
+
+    static func prune(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
+        _ = try arguments.operands(
+            after: 2, count: 0...0, usage: "arf jobs prune [--older-than AGE] [--keep N]")
+        let age = try arguments.option("older-than").map(Self.seconds) ?? 0
+        let keep = try arguments.integer("keep", default: 20, in: 0...1_000_000)
+        try arguments.finish()
+        let reply = try session.call(
+            Methods.pruneJobs, PruneJobsRequest(olderThanSeconds: age, keep: UInt32(keep)))
+        if session.json {
+            session.console.print(
+                JSON.object([
+                    ("removed", .array(reply.removed.map(JSON.string))),
+                    ("remaining", .int(Int64(reply.remaining))),
+                ]).text)
+        } else {
+            let ids =
+                reply.removed.count > 10
+                ? reply.removed.prefix(5).joined(separator: ", ") + ", ... "
+                    + reply.removed.suffix(3).joined(separator: ", ")
+                : reply.removed.joined(separator: ", ")
+            session.console.print(
+                reply.removed.isEmpty
+                    ? "no ended jobs to forget; \(reply.remaining) jobs remain"
+                    : "forgot \(reply.removed.count) ended jobs (\(ids)); "
+                        + "\(reply.remaining) remain")
+        }
+        return 0
+    }
+
+    /// An age such as "90s", "30m", "12h" or "7d", in seconds.
+    static func seconds(_ text: String) throws -> Double {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        guard let unit = text.last.flatMap({ units[$0] }), let value = Double(text.dropLast()),
+            value.isFinite, value >= 0
+        else {
+            throw UsageError(
+                "--older-than takes a number with a unit, such as 90s, 30m, 12h or 7d; not \(text)")
+        }
+        return value * unit
     }
 
     /// Streams a job's events until it ends; 0 when it succeeded.

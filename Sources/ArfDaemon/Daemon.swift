@@ -193,6 +193,17 @@ public final class Daemon: @unchecked Sendable {
         handlers.unary(Methods.cancelJob) { request, _ in
             try mappingErrors { CancelJobReply(state: try jobs.cancel(id: request.jobID)) }
         }
+        handlers.unary(Methods.pruneJobs) { request, _ in
+            try mappingErrors {
+                guard request.olderThanSeconds.isFinite else {
+                    throw DaemonError.badRequest("older_than_seconds must be a finite number")
+                }
+                let (removed, remaining) = try jobs.prune(
+                    olderThan: request.olderThanSeconds, keep: Int(request.keep))
+                return PruneJobsReply(
+                    removed: removed.map(String.init), remaining: UInt64(remaining))
+            }
+        }
         handlers.unary(Methods.submitJob) { request, _ in
             try mappingErrors {
                 SubmitJobReply(

@@ -5,7 +5,9 @@
 // (each kind makes resuming cheap; embed-folder skips what it already stored). A job that
 // keeps killing its daemon is failed after `maxInterruptions` rather than retried forever.
 //
-// Left out: priorities, running several jobs at once, and pruning old finished jobs.
+// Ended jobs stay until `prune` forgets them.
+//
+// Left out: priorities and running several jobs at once.
 import ArfStore
 import ArfSupport
 import ArfWire
@@ -175,6 +177,31 @@ public final class JobManager: @unchecked Sendable {
         try persist(record)
         log.info("job cancelled", ("job", id), ("while", "queued"))
         return .cancelled
+    }
+
+    /// Forgets ended jobs created at least `olderThan` seconds ago, except the `keep` newest
+    /// ended jobs; returns the ids forgotten, oldest first, and how many jobs remain. The
+    /// store and the memory change together, so a prune that fails forgets nothing.
+    func prune(olderThan: Double, keep: Int) throws -> (removed: [UInt64], remaining: Int) {
+        let cutoff = Date().timeIntervalSince1970 - Swift.max(0, olderThan)
+        condition.lock()
+        defer { condition.unlock() }
+        let ended = records.values.filter { $0.phase.isFinal }.sorted { $0.id < $1.id }
+        let removed = ended.dropLast(Swift.max(0, keep)).filter { $0.createdUnix <= cutoff }
+            .map(\.id)
+        guard !removed.isEmpty else { return ([], records.count) }
+        let table = table
+        // Watchers wait on the condition, so a short write under it keeps them consistent.
+        try store.write { txn in
+            for id in removed { try txn.delete(in: table, at: StoreLayout.jobKey(id)) }
+        }
+        for id in removed {
+            records[id] = nil
+            versions[id] = nil
+        }
+        condition.broadcast()
+        log.info("jobs pruned", ("count", removed.count), ("remaining", records.count))
+        return (removed, records.count)
     }
 
     /// Sends the job's state now and after every change until it ends or the watcher leaves.

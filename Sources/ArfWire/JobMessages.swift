@@ -289,3 +289,59 @@ extension SubmitJobReply: ProtobufCMapped {
 
     func fill(_ c: inout CMessage, _ arena: CArena) { c.job = job.allocate(in: arena) }
 }
+
+/// Asks the daemon to forget ended jobs created at least `olderThanSeconds` ago, except the
+/// `keep` newest ended ones; queued and running jobs stay.
+public struct PruneJobsRequest: WireMessage, Equatable {
+    public var olderThanSeconds: Double
+    public var keep: UInt32
+
+    public init(olderThanSeconds: Double = 0, keep: UInt32 = 0) {
+        self.olderThanSeconds = olderThanSeconds
+        self.keep = keep
+    }
+}
+
+extension PruneJobsRequest: ProtobufCMapped {
+    typealias CMessage = Arf__V1__PruneJobsRequest
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__prune_jobs_request__init(message)
+    }
+
+    init(c: CMessage) { self.init(olderThanSeconds: c.older_than_seconds, keep: c.keep) }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) {
+        c.older_than_seconds = olderThanSeconds
+        c.keep = keep
+    }
+}
+
+/// The jobs a prune forgot, oldest first, and how many the daemon still has.
+public struct PruneJobsReply: WireMessage, Equatable {
+    public var removed: [String]
+    public var remaining: UInt64
+
+    public init(removed: [String] = [], remaining: UInt64 = 0) {
+        self.removed = removed
+        self.remaining = remaining
+    }
+}
+
+extension PruneJobsReply: ProtobufCMapped {
+    typealias CMessage = Arf__V1__PruneJobsReply
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__prune_jobs_reply__init(message)
+    }
+
+    init(c: CMessage) {
+        self.init(removed: CField.strings(c.removed, c.n_removed), remaining: c.remaining)
+    }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) {
+        c.n_removed = removed.count
+        c.removed = arena.strings(removed)
+        c.remaining = remaining
+    }
+}

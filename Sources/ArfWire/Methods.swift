@@ -72,6 +72,8 @@ public enum Methods {
         id: 32, name: "arf.v1.Jobs/Cancel")
     public static let submitJob = UnaryMethod<SubmitJobRequest, SubmitJobReply>(
         id: 33, name: "arf.v1.Jobs/Submit")
+    public static let pruneJobs = UnaryMethod<PruneJobsRequest, PruneJobsReply>(
+        id: 34, name: "arf.v1.Jobs/Prune")
 
     public static let addDataset = UnaryMethod<AddDatasetRequest, AddDatasetReply>(
         id: 40, name: "arf.v1.Datasets/Add")
@@ -105,6 +107,7 @@ public enum Methods {
         loadModel.descriptor, listModels.descriptor,
         embed.descriptor, classify.descriptor, listStored.descriptor,
         listJobs.descriptor, watchJob.descriptor, cancelJob.descriptor, submitJob.descriptor,
+        pruneJobs.descriptor,
         addDataset.descriptor, listDatasets.descriptor, showDataset.descriptor,
         removeDataset.descriptor, listDatasetEmbeddings.descriptor,
         showAnchors.descriptor,

@@ -95,6 +95,36 @@ struct RestartTests {
         #expect(next != id, "job ids are not reused after a restart")
     }
 
+    @Test("jobs prune forgets ended jobs beyond the newest kept, never a live one, for good")
+    func pruneEndedJobs() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanup() }
+        var client = try daemon.client()
+        try loadTiny(client)
+        let folder = try imageFolder(count: 12, in: daemon.folder)
+        let done = try (0..<3).map { _ in try submitEmbedFolder(client, folder: folder) }
+        for id in done { #expect(try watchJob(client, id).state == .succeeded) }
+        let slow = try imageFolder(count: 200, in: daemon.folder + "/slow")
+        let running = try submitEmbedFolder(client, folder: slow, batch: 4, maxRate: 20)
+        _ = try watchJob(client, running) { $0.step >= 4 }
+
+        let young = daemon.arf("jobs", "prune", "--older-than", "1d", "--keep", "0", "--json")
+        #expect(try jsonObject(young)["removed"] as? [String] == [], "\(young)")
+        let pruned = daemon.arf("jobs", "prune", "--keep", "1", "--json")
+        #expect(pruned.code == 0, "\(pruned)")
+        #expect(try jsonObject(pruned)["removed"] as? [String] == Array(done.prefix(2)))
+        #expect(try jsonObject(pruned)["remaining"] as? Int == 2)
+        let bad = daemon.arf("jobs", "prune", "--older-than", "7x")
+        #expect(bad.code == 2 && bad.error.contains("such as 90s"), "\(bad)")
+
+        #expect(try daemon.terminate() == 0)
+        try daemon.start()
+        client = try daemon.client()
+        let ids = try client.call(Methods.listJobs, ListJobsRequest()).jobs.map(\.id)
+        #expect(ids == [done[2], running], "pruned jobs stay gone after a restart")
+        _ = try client.call(Methods.cancelJob, CancelJobRequest(jobID: running))
+    }
+
     @Test("the socket is private to its owner: mode 0600")
     func socketIsPrivate() throws {
         let daemon = try DaemonProcess()

@@ -88,6 +88,8 @@ struct FuzzTests {
         FuzzTarget(WatchJobRequest(jobID: "j")),
         FuzzTarget(JobEvent(jobID: "j", state: .running, step: 3, loss: 0.5, resultJSON: "{}")),
         FuzzTarget(CancelJobRequest(jobID: "j")), FuzzTarget(CancelJobReply(state: .failed)),
+        FuzzTarget(PruneJobsRequest(olderThanSeconds: 60, keep: 2)),
+        FuzzTarget(PruneJobsReply(removed: ["1", "2"], remaining: 3)),
     ]
 
     static let bodies = targets.map(\.seed).filter { !$0.isEmpty }

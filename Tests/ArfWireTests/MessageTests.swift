@@ -183,6 +183,9 @@ let samples: [MessageSample] = datasetSamples + trainingSamples + [
         empty: SubmitJobRequest()),
     MessageSample(SubmitJobReply(job: sampleJob), empty: SubmitJobReply()),
     MessageSample(
+        PruneJobsRequest(olderThanSeconds: 86400, keep: 20), empty: PruneJobsRequest()),
+    MessageSample(PruneJobsReply(removed: ["3", "4"], remaining: 9), empty: PruneJobsReply()),
+    MessageSample(
         ListStoredRequest(model: "m", folder: "/photos", limit: 10, after: "a/b.jpg"),
         empty: ListStoredRequest()),
     MessageSample(

@@ -412,6 +412,96 @@ void   arf__v1__submit_job_reply__free_unpacked
   assert(message->base.descriptor == &arf__v1__submit_job_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   arf__v1__prune_jobs_request__init
+                     (Arf__V1__PruneJobsRequest         *message)
+{
+  static const Arf__V1__PruneJobsRequest init_value = ARF__V1__PRUNE_JOBS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t arf__v1__prune_jobs_request__get_packed_size
+                     (const Arf__V1__PruneJobsRequest *message)
+{
+  assert(message->base.descriptor == &arf__v1__prune_jobs_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t arf__v1__prune_jobs_request__pack
+                     (const Arf__V1__PruneJobsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &arf__v1__prune_jobs_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t arf__v1__prune_jobs_request__pack_to_buffer
+                     (const Arf__V1__PruneJobsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &arf__v1__prune_jobs_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Arf__V1__PruneJobsRequest *
+       arf__v1__prune_jobs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Arf__V1__PruneJobsRequest *)
+     protobuf_c_message_unpack (&arf__v1__prune_jobs_request__descriptor,
+                                allocator, len, data);
+}
+void   arf__v1__prune_jobs_request__free_unpacked
+                     (Arf__V1__PruneJobsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &arf__v1__prune_jobs_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   arf__v1__prune_jobs_reply__init
+                     (Arf__V1__PruneJobsReply         *message)
+{
+  static const Arf__V1__PruneJobsReply init_value = ARF__V1__PRUNE_JOBS_REPLY__INIT;
+  *message = init_value;
+}
+size_t arf__v1__prune_jobs_reply__get_packed_size
+                     (const Arf__V1__PruneJobsReply *message)
+{
+  assert(message->base.descriptor == &arf__v1__prune_jobs_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t arf__v1__prune_jobs_reply__pack
+                     (const Arf__V1__PruneJobsReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &arf__v1__prune_jobs_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t arf__v1__prune_jobs_reply__pack_to_buffer
+                     (const Arf__V1__PruneJobsReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &arf__v1__prune_jobs_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Arf__V1__PruneJobsReply *
+       arf__v1__prune_jobs_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Arf__V1__PruneJobsReply *)
+     protobuf_c_message_unpack (&arf__v1__prune_jobs_reply__descriptor,
+                                allocator, len, data);
+}
+void   arf__v1__prune_jobs_reply__free_unpacked
+                     (Arf__V1__PruneJobsReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &arf__v1__prune_jobs_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor arf__v1__job_info__field_descriptors[9] =
 {
   {
@@ -966,6 +1056,108 @@ const ProtobufCMessageDescriptor arf__v1__submit_job_reply__descriptor =
   arf__v1__submit_job_reply__field_indices_by_name,
   1,  arf__v1__submit_job_reply__number_ranges,
   (ProtobufCMessageInit) arf__v1__submit_job_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor arf__v1__prune_jobs_request__field_descriptors[2] =
+{
+  {
+    "older_than_seconds",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__PruneJobsRequest, older_than_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keep",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__PruneJobsRequest, keep),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned arf__v1__prune_jobs_request__field_indices_by_name[] = {
+  1,   /* field[1] = keep */
+  0,   /* field[0] = older_than_seconds */
+};
+static const ProtobufCIntRange arf__v1__prune_jobs_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor arf__v1__prune_jobs_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "arf.v1.PruneJobsRequest",
+  "PruneJobsRequest",
+  "Arf__V1__PruneJobsRequest",
+  "arf.v1",
+  sizeof(Arf__V1__PruneJobsRequest),
+  2,
+  arf__v1__prune_jobs_request__field_descriptors,
+  arf__v1__prune_jobs_request__field_indices_by_name,
+  1,  arf__v1__prune_jobs_request__number_ranges,
+  (ProtobufCMessageInit) arf__v1__prune_jobs_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor arf__v1__prune_jobs_reply__field_descriptors[2] =
+{
+  {
+    "removed",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Arf__V1__PruneJobsReply, n_removed),
+    offsetof(Arf__V1__PruneJobsReply, removed),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "remaining",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__PruneJobsReply, remaining),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned arf__v1__prune_jobs_reply__field_indices_by_name[] = {
+  1,   /* field[1] = remaining */
+  0,   /* field[0] = removed */
+};
+static const ProtobufCIntRange arf__v1__prune_jobs_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor arf__v1__prune_jobs_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "arf.v1.PruneJobsReply",
+  "PruneJobsReply",
+  "Arf__V1__PruneJobsReply",
+  "arf.v1",
+  sizeof(Arf__V1__PruneJobsReply),
+  2,
+  arf__v1__prune_jobs_reply__field_descriptors,
+  arf__v1__prune_jobs_reply__field_indices_by_name,
+  1,  arf__v1__prune_jobs_reply__number_ranges,
+  (ProtobufCMessageInit) arf__v1__prune_jobs_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue arf__v1__job_state__enum_values_by_number[6] =

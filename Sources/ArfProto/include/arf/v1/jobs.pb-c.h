@@ -24,6 +24,8 @@ typedef struct Arf__V1__CancelJobRequest Arf__V1__CancelJobRequest;
 typedef struct Arf__V1__CancelJobReply Arf__V1__CancelJobReply;
 typedef struct Arf__V1__SubmitJobRequest Arf__V1__SubmitJobRequest;
 typedef struct Arf__V1__SubmitJobReply Arf__V1__SubmitJobReply;
+typedef struct Arf__V1__PruneJobsRequest Arf__V1__PruneJobsRequest;
+typedef struct Arf__V1__PruneJobsReply Arf__V1__PruneJobsReply;
 
 
 /* --- enums --- */
@@ -175,6 +177,40 @@ struct  Arf__V1__SubmitJobReply
 #define ARF__V1__SUBMIT_JOB_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&arf__v1__submit_job_reply__descriptor) \
     , NULL }
+
+
+/*
+ * Forgets ended jobs (succeeded, failed or cancelled) that were created at least
+ * older_than_seconds ago, except the `keep` newest ended jobs. Queued and running jobs are
+ * never touched; what the jobs made (models, runs, anchors, results) stays.
+ */
+struct  Arf__V1__PruneJobsRequest
+{
+  ProtobufCMessage base;
+  double older_than_seconds;
+  uint32_t keep;
+};
+#define ARF__V1__PRUNE_JOBS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&arf__v1__prune_jobs_request__descriptor) \
+    , 0, 0 }
+
+
+struct  Arf__V1__PruneJobsReply
+{
+  ProtobufCMessage base;
+  /*
+   * The ids of the jobs forgotten, oldest first.
+   */
+  size_t n_removed;
+  char **removed;
+  /*
+   * How many jobs the daemon still has.
+   */
+  uint64_t remaining;
+};
+#define ARF__V1__PRUNE_JOBS_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&arf__v1__prune_jobs_reply__descriptor) \
+    , 0,NULL, 0 }
 
 
 /* Arf__V1__JobInfo methods */
@@ -348,6 +384,44 @@ Arf__V1__SubmitJobReply *
 void   arf__v1__submit_job_reply__free_unpacked
                      (Arf__V1__SubmitJobReply *message,
                       ProtobufCAllocator *allocator);
+/* Arf__V1__PruneJobsRequest methods */
+void   arf__v1__prune_jobs_request__init
+                     (Arf__V1__PruneJobsRequest         *message);
+size_t arf__v1__prune_jobs_request__get_packed_size
+                     (const Arf__V1__PruneJobsRequest   *message);
+size_t arf__v1__prune_jobs_request__pack
+                     (const Arf__V1__PruneJobsRequest   *message,
+                      uint8_t             *out);
+size_t arf__v1__prune_jobs_request__pack_to_buffer
+                     (const Arf__V1__PruneJobsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Arf__V1__PruneJobsRequest *
+       arf__v1__prune_jobs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   arf__v1__prune_jobs_request__free_unpacked
+                     (Arf__V1__PruneJobsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Arf__V1__PruneJobsReply methods */
+void   arf__v1__prune_jobs_reply__init
+                     (Arf__V1__PruneJobsReply         *message);
+size_t arf__v1__prune_jobs_reply__get_packed_size
+                     (const Arf__V1__PruneJobsReply   *message);
+size_t arf__v1__prune_jobs_reply__pack
+                     (const Arf__V1__PruneJobsReply   *message,
+                      uint8_t             *out);
+size_t arf__v1__prune_jobs_reply__pack_to_buffer
+                     (const Arf__V1__PruneJobsReply   *message,
+                      ProtobufCBuffer     *buffer);
+Arf__V1__PruneJobsReply *
+       arf__v1__prune_jobs_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   arf__v1__prune_jobs_reply__free_unpacked
+                     (Arf__V1__PruneJobsReply *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Arf__V1__JobInfo_Closure)
@@ -377,6 +451,12 @@ typedef void (*Arf__V1__SubmitJobRequest_Closure)
 typedef void (*Arf__V1__SubmitJobReply_Closure)
                  (const Arf__V1__SubmitJobReply *message,
                   void *closure_data);
+typedef void (*Arf__V1__PruneJobsRequest_Closure)
+                 (const Arf__V1__PruneJobsRequest *message,
+                  void *closure_data);
+typedef void (*Arf__V1__PruneJobsReply_Closure)
+                 (const Arf__V1__PruneJobsReply *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -393,6 +473,8 @@ extern const ProtobufCMessageDescriptor arf__v1__cancel_job_request__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__cancel_job_reply__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__submit_job_request__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__submit_job_reply__descriptor;
+extern const ProtobufCMessageDescriptor arf__v1__prune_jobs_request__descriptor;
+extern const ProtobufCMessageDescriptor arf__v1__prune_jobs_reply__descriptor;
 
 PROTOBUF_C__END_DECLS
 
