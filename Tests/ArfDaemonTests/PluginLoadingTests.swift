@@ -126,15 +126,17 @@ struct PluginLoadingTests {
             return Float(seed >> 40) / Float(1 << 24) * 2 - 1
         }
         let width = 5
-        var images = (0..<3 * width).map { _ in uniform() }
-        var texts = (0..<2 * width).map { _ in uniform() }
+        // features[0] holds the 3 image rows, features[1] the 2 text rows.
+        var features = [
+            (0..<3 * width).map { _ in uniform() }, (0..<2 * width).map { _ in uniform() },
+        ]
         func loss() throws -> LossResult {
             try plugin.compute(
                 examples, plan: plan,
                 features: LossFeatures(
-                    images: EmbeddingMatrix(rows: 3, dimension: width, values: images),
+                    images: EmbeddingMatrix(rows: 3, dimension: width, values: features[0]),
                     pairImages: EmbeddingMatrix(rows: 0, dimension: width, values: []),
-                    texts: EmbeddingMatrix(rows: 2, dimension: width, values: texts),
+                    texts: EmbeddingMatrix(rows: 2, dimension: width, values: features[1]),
                     logLogitScale: 2))
         }
         let analytic = try loss()
@@ -143,23 +145,16 @@ struct PluginLoadingTests {
         // order 0.1, so 2e-3 absolute is a tight bound that a wrong sign or factor exceeds.
         let h: Float = 1e-3
         var worst: Float = 0
-        for k in images.indices {
-            let kept = images[k]
-            images[k] = kept + h
-            let up = try loss().value
-            images[k] = kept - h
-            let down = try loss().value
-            images[k] = kept
-            worst = max(worst, abs((up - down) / (2 * h) - (analytic.imageGradient?[k] ?? .nan)))
-        }
-        for k in texts.indices {
-            let kept = texts[k]
-            texts[k] = kept + h
-            let up = try loss().value
-            texts[k] = kept - h
-            let down = try loss().value
-            texts[k] = kept
-            worst = max(worst, abs((up - down) / (2 * h) - (analytic.textGradient?[k] ?? .nan)))
+        for (which, gradient) in [analytic.imageGradient, analytic.textGradient].enumerated() {
+            for k in features[which].indices {
+                let kept = features[which][k]
+                features[which][k] = kept + h
+                let up = try loss().value
+                features[which][k] = kept - h
+                let down = try loss().value
+                features[which][k] = kept
+                worst = max(worst, abs((up - down) / (2 * h) - (gradient?[k] ?? .nan)))
+            }
         }
         #expect(worst < 2e-3, "largest gradient difference \(worst)")
 
