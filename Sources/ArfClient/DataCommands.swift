@@ -9,7 +9,7 @@ enum DataCommands {
     static func add(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
         let usage =
             "arf data add NAME PATH --role ROLE [--format imagefolder|pairs] "
-            + "[--filepath-column C] [--caption-column C] [--separator tab|comma]"
+            + "[--filepath-column C] [--caption-column C] [--separator tab|comma] [--replace]"
         let operands = try arguments.operands(after: 2, count: 2...2, usage: usage)
         let request = AddDatasetRequest(
             name: operands[0], path: absolutePath(operands[1]),
@@ -17,7 +17,8 @@ enum DataCommands {
             format: arguments.option("format") ?? "",
             filepathColumn: arguments.option("filepath-column") ?? "",
             captionColumn: arguments.option("caption-column") ?? "",
-            separator: arguments.option("separator") ?? "")
+            separator: arguments.option("separator") ?? "",
+            replace: arguments.flag("replace"))
         try arguments.finish()
         let info = try session.call(Methods.addDataset, request).dataset
         if session.json {

@@ -16,6 +16,7 @@ enum DataHelp {
         "data add": """
         usage: arf data add NAME PATH --role ROLE [--format imagefolder|pairs]
                             [--filepath-column C] [--caption-column C] [--separator tab|comma]
+                            [--replace]
 
         Registers PATH as dataset NAME. A folder is an image folder: one subfolder per class,
         classes in byte order of their names, images with the extensions torchvision reads
@@ -29,6 +30,10 @@ enum DataHelp {
           --filepath-column C  the image path column of a pair list (default filepath)
           --caption-column C   the caption column of a pair list (default caption)
           --separator S        tab or comma (default: comma for .csv, else tab)
+          --replace            NAME is registered already: read PATH again and put it in
+                               its place (after files changed), dropping the embeddings,
+                               captions and indexes stored for the old snapshot; refused
+                               while a job uses NAME. Retrieved anchors keep their pairs.
         """,
         "data list": """
         usage: arf data list [--json]

@@ -130,8 +130,11 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
                 hint: known.isEmpty
                     ? "register one with: arf data add NAME PATH --role ROLE"
                     : "datasets: \(known.joined(separator: ", "))")
-        case .datasetExists:
-            CallStatus(.alreadyExists, description, hint: "remove it first: arf data rm NAME")
+        case .datasetExists(let name, _):
+            CallStatus(
+                .alreadyExists, description,
+                hint: "read it again in its place with --replace, or remove it: arf data rm \(name)"
+            )
         case .badDataset:
             CallStatus(.invalidArgument, description, hint: "see arf data add --help")
         case .datasetInUse(_, let job):

@@ -94,7 +94,9 @@ final class DatasetRegistry: @unchecked Sendable {
     }
 
     /// Reads the folder or list of `request` and registers it; changes nothing on failure.
-    func add(_ request: AddDatasetRequest) throws -> DatasetInfo {
+    /// With `request.replace`, a dataset of that name is swapped for the new snapshot in one
+    /// transaction, and what was stored for it under `models` is dropped with it.
+    func add(_ request: AddDatasetRequest, models: [String] = []) throws -> DatasetInfo {
         let name = request.name
         try ModelRegistry.check(name: name)
         guard Self.roles.contains(request.role) else {
@@ -106,7 +108,7 @@ final class DatasetRegistry: @unchecked Sendable {
             throw DaemonError.badRequest("dataset path \(request.path) is not absolute")
         }
         let path = URL(fileURLWithPath: request.path).standardizedFileURL.path
-        if let existing = lock.withLock({ records[name] }) {
+        if !request.replace, let existing = lock.withLock({ records[name] }) {
             throw DaemonError.datasetExists(name: name, path: existing.path)
         }
         var isFolder: ObjCBool = false
@@ -147,20 +149,33 @@ final class DatasetRegistry: @unchecked Sendable {
             classes: snapshot.classes, classCounts: counts, itemCount: snapshot.items.count,
             createdUnix: Date().timeIntervalSince1970)
         let (table, itemsTable) = (table, itemsTable)
-        try store.write { txn in
+        let tables = try storedTables()
+        let dropped = try store.write { txn -> RemoveDatasetReply? in
             // Checked again inside the transaction: two adds of one name may race.
+            var dropped: RemoveDatasetReply?
             if try txn.contains(in: table, at: Key(name)) {
-                throw DaemonError.datasetExists(name: name, path: path)
+                guard request.replace else {
+                    throw DaemonError.datasetExists(name: name, path: path)
+                }
+                dropped = try deleteStored(name, models: models, tables: tables, in: txn)
             }
             try txn.putJSON(record, in: table, at: Key(name))
             for (index, item) in snapshot.items.enumerated() {
                 try txn.putJSON(item, in: itemsTable, at: StoreLayout.datasetItemKey(name, index))
             }
+            return dropped
         }
-        lock.withLock { records[name] = record }
+        if dropped != nil { try dropIndexes(name, models: models) }
+        lock.withLock {
+            records[name] = record
+            views[name] = nil
+        }
         log.info(
-            "dataset registered", ("name", name), ("role", record.role), ("format", format),
-            ("items", record.itemCount), ("classes", record.classes.count), ("path", path),
+            dropped == nil ? "dataset registered" : "dataset replaced", ("name", name),
+            ("role", record.role), ("format", format), ("items", record.itemCount),
+            ("classes", record.classes.count), ("path", path),
+            ("dropped_embeddings", dropped?.embeddings ?? 0),
+            ("dropped_captions", dropped?.captions ?? 0),
             ("seconds", String(format: "%.3f", Date().timeIntervalSince(start))))
         return record.info
     }
@@ -191,32 +206,11 @@ final class DatasetRegistry: @unchecked Sendable {
     /// retrieval indexes.
     func remove(_ name: String, models: [String]) throws -> RemoveDatasetReply {
         _ = try record(named: name)
-        let (table, itemsTable) = (table, itemsTable)
-        let embeddings = try store.table(StoreLayout.embeddings)
-        let captionSets = try store.table(StoreLayout.captionSets)
-        let captions = try store.table(StoreLayout.captions)
-        let reply = try store.write { txn -> RemoveDatasetReply in
-            try txn.delete(in: table, at: Key(name))
-            let items = try txn.deleteAll(in: itemsTable, prefix: Key(name))
-            var vectors = 0
-            for model in models {
-                for modality in Modality.allCases {
-                    vectors += try txn.deleteAll(
-                        in: embeddings,
-                        prefix: StoreLayout.datasetEmbeddingPrefix(
-                            model: model, dataset: name, modality: modality.rawValue))
-                }
-            }
-            try txn.deleteAll(in: captionSets, prefix: Key(name))
-            let captioned = try txn.deleteAll(in: captions, prefix: Key(name))
-            return RemoveDatasetReply(
-                items: UInt64(items), embeddings: UInt64(vectors), captions: UInt64(captioned))
+        let tables = try storedTables()
+        let reply = try store.write { txn in
+            try deleteStored(name, models: models, tables: tables, in: txn)
         }
-        // Retrieval indexes over the dataset go too; their table is ArfRetrieval's.
-        for model in models {
-            try IVFIndex.remove(
-                from: store, name: PluginStoreLayout.ivfIndexName(model: model, pool: name))
-        }
+        try dropIndexes(name, models: models)
         lock.withLock {
             records[name] = nil
             views[name] = nil
@@ -225,6 +219,48 @@ final class DatasetRegistry: @unchecked Sendable {
             "dataset removed", ("name", name), ("items", reply.items),
             ("embeddings", reply.embeddings), ("captions", reply.captions))
         return reply
+    }
+
+    /// The tables besides its own that hold what is stored for a dataset; opened before a
+    /// write transaction, since opening a table takes one of its own.
+    private func storedTables() throws -> (embeddings: Table, captionSets: Table, captions: Table) {
+        (
+            try store.table(StoreLayout.embeddings), try store.table(StoreLayout.captionSets),
+            try store.table(StoreLayout.captions)
+        )
+    }
+
+    /// Deletes the dataset's record, items, embeddings under `models`, caption sets and
+    /// captions inside `txn`; returns how many of each went.
+    private func deleteStored(
+        _ name: String, models: [String],
+        tables: (embeddings: Table, captionSets: Table, captions: Table),
+        in txn: WriteTransaction
+    ) throws -> RemoveDatasetReply {
+        let (embeddings, captionSets, captions) = tables
+        try txn.delete(in: table, at: Key(name))
+        let items = try txn.deleteAll(in: itemsTable, prefix: Key(name))
+        var vectors = 0
+        for model in models {
+            for modality in Modality.allCases {
+                vectors += try txn.deleteAll(
+                    in: embeddings,
+                    prefix: StoreLayout.datasetEmbeddingPrefix(
+                        model: model, dataset: name, modality: modality.rawValue))
+            }
+        }
+        try txn.deleteAll(in: captionSets, prefix: Key(name))
+        let captioned = try txn.deleteAll(in: captions, prefix: Key(name))
+        return RemoveDatasetReply(
+            items: UInt64(items), embeddings: UInt64(vectors), captions: UInt64(captioned))
+    }
+
+    /// Drops the retrieval indexes built over the dataset (in ArfRetrieval's index table).
+    private func dropIndexes(_ name: String, models: [String]) throws {
+        for model in models {
+            try IVFIndex.remove(
+                from: store, name: PluginStoreLayout.ivfIndexName(model: model, pool: name))
+        }
     }
 
     /// The item path on disk: absolute paths stay, others are taken from `root`.

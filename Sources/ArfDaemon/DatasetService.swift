@@ -38,7 +38,13 @@ final class DatasetService: @unchecked Sendable {
     /// Adds the handlers of the datasets, anchors and plugins methods.
     func register(_ handlers: inout WireHandlers, jobs: JobManager) {
         handlers.unary(Methods.addDataset) { [self] request, _ in
-            try mappingErrors { AddDatasetReply(dataset: try datasets.add(request)) }
+            try mappingErrors {
+                if request.replace, let job = Self.job(using: request.name, in: jobs.list()) {
+                    throw DaemonError.datasetInUse(name: request.name, job: job)
+                }
+                return AddDatasetReply(
+                    dataset: try datasets.add(request, models: models.names))
+            }
         }
         handlers.unary(Methods.listDatasets) { [self] _, _ in
             ListDatasetsReply(datasets: datasets.infos())

@@ -76,10 +76,13 @@ public struct AddDatasetRequest: WireMessage, Equatable {
     public var captionColumn: String
     /// Pair lists: tab or comma; empty picks by the file's extension.
     public var separator: String
+    /// Put a new snapshot in place of a dataset of this name, dropping what was stored for it.
+    public var replace: Bool
 
     public init(
         name: String = "", path: String = "", role: String = "", format: String = "",
-        filepathColumn: String = "", captionColumn: String = "", separator: String = ""
+        filepathColumn: String = "", captionColumn: String = "", separator: String = "",
+        replace: Bool = false
     ) {
         self.name = name
         self.path = path
@@ -88,6 +91,7 @@ public struct AddDatasetRequest: WireMessage, Equatable {
         self.filepathColumn = filepathColumn
         self.captionColumn = captionColumn
         self.separator = separator
+        self.replace = replace
     }
 }
 
@@ -102,7 +106,8 @@ extension AddDatasetRequest: ProtobufCMapped {
         self.init(
             name: CField.string(c.name), path: CField.string(c.path), role: CField.string(c.role),
             format: CField.string(c.format), filepathColumn: CField.string(c.filepath_column),
-            captionColumn: CField.string(c.caption_column), separator: CField.string(c.separator))
+            captionColumn: CField.string(c.caption_column), separator: CField.string(c.separator),
+            replace: c.replace != 0)
     }
 
     func fill(_ c: inout CMessage, _ arena: CArena) {
@@ -113,6 +118,7 @@ extension AddDatasetRequest: ProtobufCMapped {
         c.filepath_column = arena.string(filepathColumn)
         c.caption_column = arena.string(captionColumn)
         c.separator = arena.string(separator)
+        c.replace = replace ? 1 : 0
     }
 }
 

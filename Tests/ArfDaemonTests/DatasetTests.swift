@@ -199,7 +199,36 @@ struct DatasetTests {
         #expect((fresh["caption_sets"] as? [Any])?.isEmpty == true)
     }
 
-    @Test("a dataset that a queued or running job reads cannot be removed")
+    @Test("add --replace reads a changed folder again in place and drops what was stored")
+    func replaceInPlace() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanup() }
+        try loadTiny(try daemon.client())
+        let root = try classFolder(daemon.folder, classes: [("cat", 2), ("dog", 2)])
+        #expect(daemon.arf("data", "add", "pets", root, "--role", "finetune").code == 0)
+        #expect(daemon.arf("data", "embed", "pets", "--model", "tiny").code == 0)
+
+        _ = try classFolder(daemon.folder, classes: [("cat", 3), ("dog", 2), ("eel", 1)])
+        let taken = daemon.arf("data", "add", "pets", root, "--role", "finetune")
+        #expect(taken.code == 1 && taken.error.contains("--replace"), "\(taken)")
+        let replaced = daemon.arf(
+            "data", "add", "pets", root, "--role", "finetune", "--replace", "--json")
+        #expect(replaced.code == 0, "\(replaced)")
+        #expect(try jsonObject(replaced)["items"] as? Int == 6)
+        let shown = try jsonObject(daemon.arf("data", "show", "pets", "--json"))
+        #expect(shown["class_counts"] as? [Int] == [3, 2, 1], "\(shown)")
+        #expect((shown["embeddings"] as? [Any])?.isEmpty == true, "old embeddings are dropped")
+        #expect(daemon.log.contains("dataset replaced name=pets"), "\(daemon.log)")
+
+        // A bad replacement changes nothing.
+        let missing = daemon.arf(
+            "data", "add", "pets", daemon.folder + "/nope", "--role", "finetune", "--replace")
+        #expect(missing.code == 1 && missing.error.contains("nothing is there"), "\(missing)")
+        let kept = try jsonObject(daemon.arf("data", "show", "pets", "--json"))
+        #expect((kept["dataset"] as? [String: Any])?["items"] as? Int == 6, "\(kept)")
+    }
+
+    @Test("a dataset that a queued or running job reads cannot be removed or replaced")
     func removeRefusedWhileUsed() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanup() }
@@ -227,6 +256,9 @@ struct DatasetTests {
         ).job
         let held = daemon.arf("data", "rm", "held")
         #expect(held.code == 1 && held.error.contains("used by job \(eval.id)"), "\(held)")
+
+        let replacing = daemon.arf("data", "add", "held", other, "--role", "eval-id", "--replace")
+        #expect(replacing.code == 1 && replacing.error.contains("used by job"), "\(replacing)")
 
         _ = try client.call(Methods.cancelJob, CancelJobRequest(jobID: eval.id))
         _ = try client.call(Methods.cancelJob, CancelJobRequest(jobID: job.id))

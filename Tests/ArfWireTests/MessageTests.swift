@@ -67,7 +67,7 @@ let datasetSamples: [MessageSample] = [
     MessageSample(
         AddDatasetRequest(
             name: "cc3m", path: "/data/cc3m.tsv", role: "pool", format: "pairs",
-            filepathColumn: "file", captionColumn: "title", separator: "tab"),
+            filepathColumn: "file", captionColumn: "title", separator: "tab", replace: true),
         empty: AddDatasetRequest()),
     MessageSample(AddDatasetReply(dataset: sampleDataset), empty: AddDatasetReply()),
     MessageSample(ListDatasetsRequest(), empty: ListDatasetsRequest()),

@@ -766,7 +766,7 @@ const ProtobufCMessageDescriptor arf__v1__dataset_info__descriptor =
   (ProtobufCMessageInit) arf__v1__dataset_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor arf__v1__add_dataset_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor arf__v1__add_dataset_request__field_descriptors[8] =
 {
   {
     "name",
@@ -852,6 +852,18 @@ static const ProtobufCFieldDescriptor arf__v1__add_dataset_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "replace",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__AddDatasetRequest, replace),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned arf__v1__add_dataset_request__field_indices_by_name[] = {
   5,   /* field[5] = caption_column */
@@ -859,13 +871,14 @@ static const unsigned arf__v1__add_dataset_request__field_indices_by_name[] = {
   3,   /* field[3] = format */
   0,   /* field[0] = name */
   1,   /* field[1] = path */
+  7,   /* field[7] = replace */
   2,   /* field[2] = role */
   6,   /* field[6] = separator */
 };
 static const ProtobufCIntRange arf__v1__add_dataset_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor arf__v1__add_dataset_request__descriptor =
 {
@@ -875,7 +888,7 @@ const ProtobufCMessageDescriptor arf__v1__add_dataset_request__descriptor =
   "Arf__V1__AddDatasetRequest",
   "arf.v1",
   sizeof(Arf__V1__AddDatasetRequest),
-  7,
+  8,
   arf__v1__add_dataset_request__field_descriptors,
   arf__v1__add_dataset_request__field_indices_by_name,
   1,  arf__v1__add_dataset_request__number_ranges,

@@ -90,10 +90,15 @@ struct  Arf__V1__AddDatasetRequest
   char *filepath_column;
   char *caption_column;
   char *separator;
+  /*
+   * When a dataset of this name exists, read the path again and put the new snapshot in its
+   * place, dropping what was stored for the old one (embeddings, captions, indexes).
+   */
+  protobuf_c_boolean replace;
 };
 #define ARF__V1__ADD_DATASET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&arf__v1__add_dataset_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Arf__V1__AddDatasetReply
