@@ -61,7 +61,8 @@ public enum ArfCLI {
             switch path.dropFirst().first {
             case "load": return try DaemonCommands.loadModel(&arguments, session)
             case "list": return try DaemonCommands.listModels(&arguments, session)
-            default: throw unknownSubcommand(path, of: "model", choices: "load, list")
+            case "rm": return try DaemonCommands.removeModel(&arguments, session)
+            default: throw unknownSubcommand(path, of: "model", choices: "load, list, rm")
             }
         case "embed":
             return try InferenceCommands.embed(&arguments, session)

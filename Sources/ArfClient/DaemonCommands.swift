@@ -83,6 +83,24 @@ enum DaemonCommands {
         return 0
     }
 
+    static func removeModel(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
+        let name = try arguments.operands(
+            after: 2, count: 1...1, usage: "arf model rm NAME [--json]")[0]
+        try arguments.finish()
+        let reply = try session.call(Methods.removeModel, RemoveModelRequest(name: name))
+        if session.json {
+            session.console.print(
+                JSON.object([
+                    ("name", .string(name)), ("embeddings", .int(Int64(reply.embeddings))),
+                ]).text)
+        } else {
+            session.console.print(
+                "removed model \(name) and \(reply.embeddings) stored embeddings; "
+                    + "its checkpoint folder is still on disk")
+        }
+        return 0
+    }
+
     /// A model's fields as scripts read them.
     static func model(_ info: ModelInfo) -> [(String, JSON)] {
         let a = info.architecture

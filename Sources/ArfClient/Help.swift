@@ -11,7 +11,7 @@ enum Help {
         commands:
           status                     the daemon's version, load and queue
           model load NAME DIR        load a CLIP checkpoint folder as NAME
-          model list                 registered models
+          model list|rm              registered models; forget one
           embed                      embeddings of images and texts
           classify                   zero-shot classification of images
           embed-folder               embed and store every image under a folder (a job)
@@ -27,6 +27,7 @@ enum Help {
           eval                       evaluate a model on registered datasets (a job)
           wise                       WiSE-FT curve between a zero-shot and a finetuned model
           results | runs list        stored evaluation results | finetuning runs
+          runs rm                    delete a finetuning run with its checkpoints
           report                     write the HTML results page
           pretrain                   pretrain a CLIP model from scratch on pairs (a job)
           world generate             write the synthetic world (no daemon needed)
@@ -48,6 +49,7 @@ enum Help {
         "model": """
         usage: arf model load NAME DIR [--replace] [--json]
                arf model list [--json]
+               arf model rm NAME [--json]
 
         Registers CLIP checkpoints with the daemon, which keeps them across restarts.
         """,
@@ -64,6 +66,13 @@ enum Help {
         usage: arf model list [--json]
 
         Lists registered models: name, whether in memory, size, shape and folder.
+        """,
+        "model rm": """
+        usage: arf model rm NAME [--json]
+
+        Forgets model NAME: its registration and the embeddings and retrieval indexes stored
+        under it. Its checkpoint folder stays where it is. Refused while a job uses the model.
+        To delete a finetuning run with its checkpoints, use arf runs rm.
         """,
         "embed": """
         usage: arf embed --model NAME [--image FILE]... [--text TEXT]... [--json]

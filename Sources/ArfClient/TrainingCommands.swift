@@ -192,6 +192,26 @@ enum TrainingCommands {
         return 0
     }
 
+    static func removeRun(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
+        let name = try arguments.operands(
+            after: 2, count: 1...1, usage: "arf runs rm NAME [--json]")[0]
+        try arguments.finish()
+        let reply = try session.call(Methods.removeRun, RemoveRunRequest(name: name))
+        if session.json {
+            session.console.print(
+                JSON.object([
+                    ("name", .string(name)), ("models", .array(reply.models.map(JSON.string))),
+                    ("results", .int(Int64(reply.results))), ("bytes", .int(Int64(reply.bytes))),
+                ]).text)
+        } else {
+            let models = reply.models.isEmpty ? "no models" : reply.models.joined(separator: ", ")
+            session.console.print(
+                "removed run \(name): \(models), \(reply.results) results, "
+                    + String(format: "%.1f MB", Double(reply.bytes) / 1e6) + " of files")
+        }
+        return 0
+    }
+
     static func listRuns(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
         _ = try arguments.operands(after: 2, count: 0...0, usage: "arf runs list [--json]")
         try arguments.finish()

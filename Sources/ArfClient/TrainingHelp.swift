@@ -17,8 +17,11 @@ extension TrainingCommands {
         case "report": return try EvalCommands.report(&arguments, session)
         case "demo": return try DemoCommand.run(&arguments, session)
         case "runs":
-            guard sub == "list" else { throw subcommand(sub, of: "runs", choices: "list") }
-            return try listRuns(&arguments, session)
+            switch sub {
+            case "list": return try listRuns(&arguments, session)
+            case "rm": return try removeRun(&arguments, session)
+            default: throw subcommand(sub, of: "runs", choices: "list, rm")
+            }
         default:
             guard sub == "generate" else {
                 throw subcommand(sub, of: "world", choices: "generate")
@@ -121,13 +124,19 @@ enum TrainingHelp {
         """,
         "runs": """
         usage: arf runs list [--json]
-
-        Lists finetuning runs: method, base model, dataset, state, steps, time and loss.
+               arf runs rm NAME [--json]
         """,
         "runs list": """
         usage: arf runs list [--json]
 
         Lists finetuning runs: method, base model, dataset, state, steps, time and loss.
+        """,
+        "runs rm": """
+        usage: arf runs rm NAME [--json]
+
+        Deletes finetuning run NAME and what it made in the data folder: its checkpoints,
+        its WiSE-FT points, the evaluation results and curve of its model and points, and
+        the models registered from them. Refused while a job uses the run or its models.
         """,
         "pretrain": """
         usage: arf pretrain (--pairs FILE | --data POOL) --out DIR [options] [--detach] [--json]

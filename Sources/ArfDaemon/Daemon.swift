@@ -21,6 +21,9 @@ public final class Daemon: @unchecked Sendable {
 
     /// Every kind of job the daemon runs.
     static let jobKinds: [JobKind] = [EmbedFolderJob()]
+    /// The job parameters that name a model: the model a job uses, the two ends of a WiSE-FT
+    /// curve, and a finetuning run, which registers its result under the run's name.
+    static let modelKeys = ["model", "zeroshot", "finetuned", "run"]
 
     public let options: DaemonOptions
     private let folderLock: DataFolderLock
@@ -177,6 +180,16 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         handlers.unary(Methods.listModels) { _, _ in ListModelsReply(models: models.infos()) }
+        handlers.unary(Methods.removeModel) { request, _ in
+            try mappingErrors {
+                if let job = liveJob(
+                    naming: request.name, under: Self.modelKeys, in: jobs.list())
+                {
+                    throw DaemonError.inUse(what: "model \(request.name)", job: job)
+                }
+                return RemoveModelReply(embeddings: UInt64(try models.remove(name: request.name)))
+            }
+        }
         handlers.unary(Methods.embed) { request, context in
             try mappingErrors { try inference.embed(request, context) }
         }
@@ -211,7 +224,7 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         datasetService.register(&handlers, jobs: jobs)
-        trainingService.register(&handlers)
+        trainingService.register(&handlers, jobs: jobs)
         return handlers
     }
 }

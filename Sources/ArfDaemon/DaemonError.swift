@@ -33,8 +33,9 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
     case datasetExists(name: String, path: String)
     /// A folder or pair list that cannot be registered as a dataset.
     case badDataset(path: String, reason: String)
-    /// A dataset that a queued or running job still reads.
-    case datasetInUse(name: String, job: String)
+    /// A dataset, model or run ("dataset pets") that a queued or running job still uses.
+    case inUse(what: String, job: String)
+    case unknownRun(name: String, known: [String])
     /// Neither a dataset nor a retrieval task has this name.
     case unknownAnchors(name: String)
     case unknownCaptionSet(dataset: String, id: String, known: [String])
@@ -75,8 +76,10 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
             "a dataset named \(name) is already registered (from \(path))"
         case .badDataset(let path, let reason):
             "cannot register \(path) as a dataset: \(reason)"
-        case .datasetInUse(let name, let job):
-            "dataset \(name) is used by job \(job), which has not ended"
+        case .inUse(let what, let job):
+            "\(what) is used by job \(job), which has not ended"
+        case .unknownRun(let name, _):
+            "no finetuning run named \(name)"
         case .unknownAnchors(let name):
             "no dataset or retrieval task named \(name)"
         case .unknownCaptionSet(let dataset, let id, _):
@@ -137,7 +140,7 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
             )
         case .badDataset:
             CallStatus(.invalidArgument, description, hint: "see arf data add --help")
-        case .datasetInUse(_, let job):
+        case .inUse(_, let job):
             CallStatus(
                 .failedPrecondition, description, hint: "wait for it or: arf jobs cancel \(job)")
         case .unknownAnchors:
@@ -155,6 +158,10 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
             CallStatus(
                 .alreadyExists, description,
                 hint: "give the run another name (--run NAME); arf runs list shows the runs")
+        case .unknownRun(_, let known):
+            CallStatus(
+                .notFound, description,
+                hint: known.isEmpty ? "no runs yet" : "runs: \(known.joined(separator: ", "))")
         }
     }
 }

@@ -40,7 +40,7 @@ final class DatasetService: @unchecked Sendable {
         handlers.unary(Methods.addDataset) { [self] request, _ in
             try mappingErrors {
                 if request.replace, let job = Self.job(using: request.name, in: jobs.list()) {
-                    throw DaemonError.datasetInUse(name: request.name, job: job)
+                    throw DaemonError.inUse(what: "dataset \(request.name)", job: job)
                 }
                 return AddDatasetReply(
                     dataset: try datasets.add(request, models: models.names))
@@ -56,7 +56,7 @@ final class DatasetService: @unchecked Sendable {
             try mappingErrors {
                 _ = try datasets.record(named: request.name)
                 if let job = Self.job(using: request.name, in: jobs.list()) {
-                    throw DaemonError.datasetInUse(name: request.name, job: job)
+                    throw DaemonError.inUse(what: "dataset \(request.name)", job: job)
                 }
                 return try datasets.remove(request.name, models: models.names)
             }
@@ -168,20 +168,6 @@ final class DatasetService: @unchecked Sendable {
 
     /// The id of a job that has not ended and whose parameters name the dataset.
     static func job(using dataset: String, in jobs: [JobInfo]) -> String? {
-        jobs.first { job in
-            guard !job.state.isFinal,
-                let object = try? JSONSerialization.jsonObject(with: Data(job.paramsJSON.utf8)),
-                var params = object as? [String: Any]
-            else { return false }
-            // Caption jobs keep their options as JSON text; a caption bank is named there.
-            if let text = params["options"] as? String,
-                let options = try? JSONSerialization.jsonObject(with: Data(text.utf8))
-                    as? [String: Any]
-            {
-                params.merge(options) { current, _ in current }
-            }
-            return datasetKeys.contains { params[$0] as? String == dataset }
-                || (params["datasets"] as? [String] ?? []).contains(dataset)
-        }?.id
+        liveJob(naming: dataset, under: datasetKeys + ["datasets"], in: jobs)
     }
 }

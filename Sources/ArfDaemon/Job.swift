@@ -157,3 +157,24 @@ public final class JobContext: @unchecked Sendable {
         try manager.persist(record, writes: writes)
     }
 }
+
+/// The id of a job that has not ended and whose parameters give `value` under one of `keys`,
+/// as a string or in a list of strings. Options that a job keeps as JSON text (a caption
+/// job's captioner options, which may name a caption bank) are read as parameters too.
+func liveJob(naming value: String, under keys: [String], in jobs: [JobInfo]) -> String? {
+    jobs.first { job in
+        guard !job.state.isFinal,
+            let object = try? JSONSerialization.jsonObject(with: Data(job.paramsJSON.utf8)),
+            var params = object as? [String: Any]
+        else { return false }
+        if let text = params["options"] as? String,
+            let options = try? JSONSerialization.jsonObject(with: Data(text.utf8))
+                as? [String: Any]
+        {
+            params.merge(options) { current, _ in current }
+        }
+        return keys.contains {
+            params[$0] as? String == value || (params[$0] as? [String] ?? []).contains(value)
+        }
+    }?.id
+}

@@ -3,8 +3,9 @@
 // and checks the whole checkpoint before anything is recorded, so a bad checkpoint changes
 // nothing. After a restart models are loaded again lazily, on their first use: start-up stays
 // fast however many models are registered, and a checkpoint that has since vanished only
-// fails the calls that need it. Replacing a model with another folder drops the embeddings
-// and retrieval indexes stored under its name, since they came from other weights.
+// fails the calls that need it. Replacing a model with another folder, or removing it, drops
+// the embeddings and retrieval indexes stored under its name, since they came from its
+// weights; its folder is never touched.
 //
 // Left out: unloading models to free memory, and reference counting of pipelines in use
 // (a replaced pipeline stays alive until its last call returns; a job already running on a
@@ -141,6 +142,30 @@ public final class ModelRegistry: @unchecked Sendable {
             "model registered", ("name", name), ("path", folder), ("replaced", previous != nil),
             ("dropped_embeddings", dropped), ("seconds", String(format: "%.3f", seconds)))
         return (record.info(loaded: true), seconds)
+    }
+
+    /// Forgets a model: its record, the embeddings and retrieval indexes stored under its
+    /// name, and its weights in memory (calls already using them finish). Its folder stays.
+    /// Returns how many embeddings went.
+    func remove(name: String) throws -> Int {
+        registerLock.lock()
+        defer { registerLock.unlock() }
+        guard lock.withLock({ records[name] }) != nil else {
+            throw DaemonError.unknownModel(name: name, known: names)
+        }
+        let (table, embeddings) = (table, embeddings)
+        let dropped = try store.write { txn -> Int in
+            try txn.delete(in: table, at: StoreLayout.modelKey(name))
+            return try txn.deleteAll(in: embeddings, prefix: Key(name))
+        }
+        try IVFIndex.removeAll(
+            from: store, namesStartingWith: PluginStoreLayout.ivfIndexName(model: name, pool: ""))
+        lock.withLock {
+            records[name] = nil
+            pipelines[name] = nil
+        }
+        log.info("model removed", ("name", name), ("dropped_embeddings", dropped))
+        return dropped
     }
 
     /// The pipeline of a registered model, loading it on first use.

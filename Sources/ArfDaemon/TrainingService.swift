@@ -27,9 +27,12 @@ final class TrainingService: @unchecked Sendable {
     }
 
     /// Adds the handlers of the finetuning and evaluation methods.
-    func register(_ handlers: inout WireHandlers) {
+    func register(_ handlers: inout WireHandlers, jobs: JobManager) {
         handlers.unary(Methods.listRuns) { [self] _, _ in
             try mappingErrors { ListRunsReply(runs: try context.runs().map(\.info)) }
+        }
+        handlers.unary(Methods.removeRun) { [self] request, _ in
+            try mappingErrors { try removeRun(request.name, jobs: jobs.list()) }
         }
         handlers.unary(Methods.listResults) { [self] request, _ in
             try mappingErrors {
@@ -41,6 +44,70 @@ final class TrainingService: @unchecked Sendable {
             try mappingErrors { try writeReport(request) }
         }
     }
+
+    /// Forgets a run and deletes what it made: first its records (run, results of its model
+    /// and WiSE-FT points, its curve) in one transaction, then the models registered from its
+    /// folders, then the folders. A crash part-way leaves files nothing refers to, never a
+    /// record that refers to missing files.
+    func removeRun(_ name: String, jobs: [JobInfo]) throws -> RemoveRunReply {
+        guard try context.run(named: name) != nil else {
+            throw DaemonError.unknownRun(name: name, known: try context.runs().map(\.name))
+        }
+        if let job = liveJob(naming: name, under: Daemon.modelKeys, in: jobs) {
+            throw DaemonError.inUse(what: "run \(name)", job: job)
+        }
+        let folders = [context.folder("runs", name).path, context.folder("wise", name).path]
+        func isInside(_ path: String) -> Bool {
+            folders.contains { path == $0 || path.hasPrefix($0 + "/") }
+        }
+        let models = context.models.infos().filter { isInside($0.directory) }.map(\.name)
+        if let user = models.lazy.compactMap({
+            liveJob(naming: $0, under: Daemon.modelKeys, in: jobs)
+        }).first {
+            throw DaemonError.inUse(what: "a model of run \(name)", job: user)
+        }
+
+        let runs = try store.table(StoreLayout.runs)
+        let results = try store.table(StoreLayout.evalResults)
+        let curves = try store.table(StoreLayout.wiseCurves)
+        let subjects = Set(models + [name])
+        let removedResults = try store.write { txn -> Int in
+            try txn.delete(in: runs, at: Key(name))
+            try txn.delete(in: curves, at: Key(name))
+            let stale = try txn.scan(results).filter { entry in
+                guard let subject = entry.key.strings?.first else { return false }
+                return subjects.contains(subject) || subject.hasPrefix(name + "+wise")
+            }
+            for entry in stale { try txn.delete(in: results, at: entry.key) }
+            return stale.count
+        }
+        for model in models { _ = try context.models.remove(name: model) }
+        var bytes: UInt64 = 0
+        for folder in folders where FileManager.default.fileExists(atPath: folder) {
+            bytes += Self.size(of: folder)
+            try FileManager.default.removeItem(atPath: folder)
+        }
+        log.info(
+            "run removed", ("name", name), ("models", models.joined(separator: ",")),
+            ("results", removedResults), ("bytes", bytes))
+        return RemoveRunReply(models: models, results: UInt64(removedResults), bytes: bytes)
+    }
+
+    /// The bytes of the files under `folder`.
+    private static func size(of folder: String) -> UInt64 {
+        let walker = FileManager.default.enumerator(atPath: folder)
+        var total: UInt64 = 0
+        while let path = walker?.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(
+                atPath: folder + "/" + path)
+            if attributes?[.type] as? FileAttributeType == .typeRegular {
+                total += (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+            }
+        }
+        return total
+    }
+
+    private var store: Store { context.store }
 
     func writeReport(_ request: WriteReportRequest) throws -> WriteReportReply {
         let datasets = context.datasets

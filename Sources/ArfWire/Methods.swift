@@ -56,6 +56,8 @@ public enum Methods {
         id: 10, name: "arf.v1.Models/Load")
     public static let listModels = UnaryMethod<ListModelsRequest, ListModelsReply>(
         id: 11, name: "arf.v1.Models/List")
+    public static let removeModel = UnaryMethod<RemoveModelRequest, RemoveModelReply>(
+        id: 12, name: "arf.v1.Models/Remove")
 
     public static let embed = UnaryMethod<EmbedRequest, EmbedReply>(
         id: 20, name: "arf.v1.Inference/Embed")
@@ -92,6 +94,8 @@ public enum Methods {
 
     public static let listRuns = UnaryMethod<ListRunsRequest, ListRunsReply>(
         id: 60, name: "arf.v1.Finetuning/Runs")
+    public static let removeRun = UnaryMethod<RemoveRunRequest, RemoveRunReply>(
+        id: 61, name: "arf.v1.Finetuning/RemoveRun")
 
     public static let listResults = UnaryMethod<ListResultsRequest, ListResultsReply>(
         id: 70, name: "arf.v1.Evaluation/Results")
@@ -104,14 +108,14 @@ public enum Methods {
     /// The table, in id order; ids and names are unique (a test checks).
     public static let all: [MethodDescriptor] = [
         status.descriptor,
-        loadModel.descriptor, listModels.descriptor,
+        loadModel.descriptor, listModels.descriptor, removeModel.descriptor,
         embed.descriptor, classify.descriptor, listStored.descriptor,
         listJobs.descriptor, watchJob.descriptor, cancelJob.descriptor, submitJob.descriptor,
         pruneJobs.descriptor,
         addDataset.descriptor, listDatasets.descriptor, showDataset.descriptor,
         removeDataset.descriptor, listDatasetEmbeddings.descriptor,
         showAnchors.descriptor,
-        listRuns.descriptor,
+        listRuns.descriptor, removeRun.descriptor,
         listResults.descriptor, writeReport.descriptor,
         listPlugins.descriptor,
     ]

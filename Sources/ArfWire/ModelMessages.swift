@@ -201,3 +201,41 @@ extension ListModelsReply: ProtobufCMapped {
         c.models = models.cArray(arena)
     }
 }
+
+/// Asks the daemon to forget a registered model (its checkpoint folder stays).
+public struct RemoveModelRequest: WireMessage, Equatable {
+    public var name: String
+
+    public init(name: String = "") { self.name = name }
+}
+
+extension RemoveModelRequest: ProtobufCMapped {
+    typealias CMessage = Arf__V1__RemoveModelRequest
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__remove_model_request__init(message)
+    }
+
+    init(c: CMessage) { self.init(name: CField.string(c.name)) }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) { c.name = arena.string(name) }
+}
+
+/// How many stored embeddings went with a removed model.
+public struct RemoveModelReply: WireMessage, Equatable {
+    public var embeddings: UInt64
+
+    public init(embeddings: UInt64 = 0) { self.embeddings = embeddings }
+}
+
+extension RemoveModelReply: ProtobufCMapped {
+    typealias CMessage = Arf__V1__RemoveModelReply
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__remove_model_reply__init(message)
+    }
+
+    init(c: CMessage) { self.init(embeddings: c.embeddings) }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) { c.embeddings = embeddings }
+}

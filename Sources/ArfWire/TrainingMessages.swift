@@ -348,3 +348,55 @@ extension WriteReportReply: ProtobufCMapped {
         c.points = points
     }
 }
+
+/// Asks the daemon to forget a finetuning run and delete what it made.
+public struct RemoveRunRequest: WireMessage, Equatable {
+    public var name: String
+
+    public init(name: String = "") { self.name = name }
+}
+
+extension RemoveRunRequest: ProtobufCMapped {
+    typealias CMessage = Arf__V1__RemoveRunRequest
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__remove_run_request__init(message)
+    }
+
+    init(c: CMessage) { self.init(name: CField.string(c.name)) }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) { c.name = arena.string(name) }
+}
+
+/// What went with a removed run: registered models, evaluation results and file bytes.
+public struct RemoveRunReply: WireMessage, Equatable {
+    public var models: [String]
+    public var results: UInt64
+    public var bytes: UInt64
+
+    public init(models: [String] = [], results: UInt64 = 0, bytes: UInt64 = 0) {
+        self.models = models
+        self.results = results
+        self.bytes = bytes
+    }
+}
+
+extension RemoveRunReply: ProtobufCMapped {
+    typealias CMessage = Arf__V1__RemoveRunReply
+
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>) {
+        arf__v1__remove_run_reply__init(message)
+    }
+
+    init(c: CMessage) {
+        self.init(
+            models: CField.strings(c.models, c.n_models), results: c.results, bytes: c.bytes)
+    }
+
+    func fill(_ c: inout CMessage, _ arena: CArena) {
+        c.n_models = models.count
+        c.models = arena.strings(models)
+        c.results = results
+        c.bytes = bytes
+    }
+}

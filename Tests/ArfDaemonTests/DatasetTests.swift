@@ -246,6 +246,8 @@ struct DatasetTests {
         #expect(refused.code == 1, "\(refused)")
         #expect(refused.error.contains("used by job \(job.id)"), "\(refused.error)")
         #expect(refused.error.contains("arf jobs cancel \(job.id)"))
+        let model = daemon.arf("model", "rm", "tiny")
+        #expect(model.code == 1 && model.error.contains("model tiny is used by job"), "\(model)")
 
         // An evaluation queued behind it names its datasets in a list.
         let other = try classFolder(daemon.folder, name: "other", classes: [("b", 4)])
@@ -264,5 +266,6 @@ struct DatasetTests {
         _ = try client.call(Methods.cancelJob, CancelJobRequest(jobID: job.id))
         #expect(daemon.arf("data", "rm", "slow").code == 0)
         #expect(daemon.arf("data", "rm", "held").code == 0)
+        #expect(daemon.arf("model", "rm", "tiny").code == 0, "no job uses it any more")
     }
 }

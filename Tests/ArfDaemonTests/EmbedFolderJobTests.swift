@@ -57,6 +57,16 @@ struct EmbedFolderJobTests {
         let again = try watchJob(client, try submitEmbedFolder(client, folder: folder))
         let second = try FolderResult(again.resultJSON)
         #expect(second.embedded == 0 && second.skipped == 60 && second.failed == 2, "\(again)")
+
+        // Forgetting the model drops what was stored under it; the folder stays.
+        let removed = try client.call(Methods.removeModel, RemoveModelRequest(name: "tiny"))
+        #expect(removed.embeddings == 60)
+        #expect(try client.call(Methods.listModels, ListModelsRequest()).models.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: Fixture.checkpoint + "/config.json"))
+        try loadTiny(client)
+        let fresh = try client.call(
+            Methods.listStored, ListStoredRequest(model: "tiny", folder: folder, limit: 5))
+        #expect(fresh.total == 0, "a model loaded again under the name starts with nothing")
     }
 
     @Test("cancel stops a running job at its next step and drops a queued one at once")

@@ -117,8 +117,9 @@ struct TrainingJobTests {
             // The ce head scores its own classes; unseen classes go through the text tower.
             #expect((row["head"] as? Bool) == (row["dataset"] as? String != "unseen_photo"))
         }
-        let benchmark = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: export + "/ft-1/sketch.json")))
+        let benchmark =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: export + "/ft-1/sketch.json")))
             as? [String: Any]
         #expect(benchmark?["task"] as? String == "zeroshot_classification")
         #expect((benchmark?["metrics"] as? [String: Any])?["acc1"] is Double)
@@ -144,6 +145,30 @@ struct TrainingJobTests {
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(html.contains("<svg") && html.contains("<td>ft</td>"))
         #expect(html.contains("sketch") && !html.contains("<script"))
+
+        // Removing the run takes its models, results, curve and files, and nothing else.
+        func modelNames() throws -> [String] {
+            try jsonArray(daemon.arf("model", "list", "--json")).compactMap {
+                $0["name"] as? String
+            }
+        }
+        let before = try modelNames()
+        let removed = daemon.arf("runs", "rm", "ft-1", "--json")
+        #expect(removed.code == 0, "\(removed)")
+        let gone = try jsonObject(removed)
+        let goneModels = gone["models"] as? [String] ?? []
+        #expect(goneModels.contains("ft-1"), "\(gone)")
+        // ft-1 on three sets, the two interpolated points on two each.
+        #expect(gone["results"] as? Int == 7, "\(gone)")
+        #expect(gone["bytes"] as? Int ?? 0 > 100_000, "\(gone)")
+        #expect(!FileManager.default.fileExists(atPath: daemon.data + "/runs/ft-1"))
+        #expect(!FileManager.default.fileExists(atPath: daemon.data + "/wise/ft-1"))
+        #expect(try modelNames() == before.filter { !goneModels.contains($0) })
+        #expect(try modelNames().contains("tiny"))
+        let results = try jsonArray(daemon.arf("results", "--json"))
+        #expect(!results.contains { ($0["model"] as? String ?? "").hasPrefix("ft-1") })
+        let again = daemon.arf("runs", "rm", "ft-1")
+        #expect(again.code == 1 && again.error.contains("no finetuning run named ft-1"))
     }
 
     @Test("mistakes are one line with a hint, and usage mistakes exit with 2")
@@ -182,7 +207,8 @@ struct TrainingJobTests {
         let words = ["--json", "world", "generate", "--out", folder + "/w", "--seed", "3"]
         let code = ArfCLI.run(words + ["--scale", "small"], console: console)
         #expect(code == 0, "\(captured.error)")
-        let summary = try JSONSerialization.jsonObject(with: Data(captured.output.utf8))
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(captured.output.utf8))
             as? [String: Any]
         let manifest = try WorldManifest.load(from: URL(fileURLWithPath: folder + "/w"))
         #expect(summary?["sha256"] as? String == manifest.sha256)

@@ -90,6 +90,9 @@ struct FuzzTests {
         FuzzTarget(CancelJobRequest(jobID: "j")), FuzzTarget(CancelJobReply(state: .failed)),
         FuzzTarget(PruneJobsRequest(olderThanSeconds: 60, keep: 2)),
         FuzzTarget(PruneJobsReply(removed: ["1", "2"], remaining: 3)),
+        FuzzTarget(RemoveModelRequest(name: "m")), FuzzTarget(RemoveModelReply(embeddings: 2)),
+        FuzzTarget(RemoveRunRequest(name: "r")),
+        FuzzTarget(RemoveRunReply(models: ["r"], results: 1, bytes: 9)),
     ]
 
     static let bodies = targets.map(\.seed).filter { !$0.isEmpty }

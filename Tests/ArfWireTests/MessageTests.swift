@@ -182,6 +182,12 @@ let samples: [MessageSample] = datasetSamples + trainingSamples + [
         SubmitJobRequest(kind: "embed-folder", paramsJSON: #"{"folder": "/photos"}"#),
         empty: SubmitJobRequest()),
     MessageSample(SubmitJobReply(job: sampleJob), empty: SubmitJobReply()),
+    MessageSample(RemoveModelRequest(name: "b32"), empty: RemoveModelRequest()),
+    MessageSample(RemoveModelReply(embeddings: 12), empty: RemoveModelReply()),
+    MessageSample(RemoveRunRequest(name: "ft-1"), empty: RemoveRunRequest()),
+    MessageSample(
+        RemoveRunReply(models: ["ft-1", "ft-1+wise0.5"], results: 7, bytes: 1 << 33),
+        empty: RemoveRunReply()),
     MessageSample(
         PruneJobsRequest(olderThanSeconds: 86400, keep: 20), empty: PruneJobsRequest()),
     MessageSample(PruneJobsReply(removed: ["3", "4"], remaining: 9), empty: PruneJobsReply()),

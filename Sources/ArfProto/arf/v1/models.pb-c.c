@@ -277,6 +277,96 @@ void   arf__v1__list_models_reply__free_unpacked
   assert(message->base.descriptor == &arf__v1__list_models_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   arf__v1__remove_model_request__init
+                     (Arf__V1__RemoveModelRequest         *message)
+{
+  static const Arf__V1__RemoveModelRequest init_value = ARF__V1__REMOVE_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t arf__v1__remove_model_request__get_packed_size
+                     (const Arf__V1__RemoveModelRequest *message)
+{
+  assert(message->base.descriptor == &arf__v1__remove_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t arf__v1__remove_model_request__pack
+                     (const Arf__V1__RemoveModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &arf__v1__remove_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t arf__v1__remove_model_request__pack_to_buffer
+                     (const Arf__V1__RemoveModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &arf__v1__remove_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Arf__V1__RemoveModelRequest *
+       arf__v1__remove_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Arf__V1__RemoveModelRequest *)
+     protobuf_c_message_unpack (&arf__v1__remove_model_request__descriptor,
+                                allocator, len, data);
+}
+void   arf__v1__remove_model_request__free_unpacked
+                     (Arf__V1__RemoveModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &arf__v1__remove_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   arf__v1__remove_model_reply__init
+                     (Arf__V1__RemoveModelReply         *message)
+{
+  static const Arf__V1__RemoveModelReply init_value = ARF__V1__REMOVE_MODEL_REPLY__INIT;
+  *message = init_value;
+}
+size_t arf__v1__remove_model_reply__get_packed_size
+                     (const Arf__V1__RemoveModelReply *message)
+{
+  assert(message->base.descriptor == &arf__v1__remove_model_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t arf__v1__remove_model_reply__pack
+                     (const Arf__V1__RemoveModelReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &arf__v1__remove_model_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t arf__v1__remove_model_reply__pack_to_buffer
+                     (const Arf__V1__RemoveModelReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &arf__v1__remove_model_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Arf__V1__RemoveModelReply *
+       arf__v1__remove_model_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Arf__V1__RemoveModelReply *)
+     protobuf_c_message_unpack (&arf__v1__remove_model_reply__descriptor,
+                                allocator, len, data);
+}
+void   arf__v1__remove_model_reply__free_unpacked
+                     (Arf__V1__RemoveModelReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &arf__v1__remove_model_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor arf__v1__model_architecture__field_descriptors[8] =
 {
   {
@@ -652,5 +742,81 @@ const ProtobufCMessageDescriptor arf__v1__list_models_reply__descriptor =
   arf__v1__list_models_reply__field_indices_by_name,
   1,  arf__v1__list_models_reply__number_ranges,
   (ProtobufCMessageInit) arf__v1__list_models_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor arf__v1__remove_model_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__RemoveModelRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned arf__v1__remove_model_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange arf__v1__remove_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor arf__v1__remove_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "arf.v1.RemoveModelRequest",
+  "RemoveModelRequest",
+  "Arf__V1__RemoveModelRequest",
+  "arf.v1",
+  sizeof(Arf__V1__RemoveModelRequest),
+  1,
+  arf__v1__remove_model_request__field_descriptors,
+  arf__v1__remove_model_request__field_indices_by_name,
+  1,  arf__v1__remove_model_request__number_ranges,
+  (ProtobufCMessageInit) arf__v1__remove_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor arf__v1__remove_model_reply__field_descriptors[1] =
+{
+  {
+    "embeddings",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__RemoveModelReply, embeddings),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned arf__v1__remove_model_reply__field_indices_by_name[] = {
+  0,   /* field[0] = embeddings */
+};
+static const ProtobufCIntRange arf__v1__remove_model_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor arf__v1__remove_model_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "arf.v1.RemoveModelReply",
+  "RemoveModelReply",
+  "Arf__V1__RemoveModelReply",
+  "arf.v1",
+  sizeof(Arf__V1__RemoveModelReply),
+  1,
+  arf__v1__remove_model_reply__field_descriptors,
+  arf__v1__remove_model_reply__field_indices_by_name,
+  1,  arf__v1__remove_model_reply__number_ranges,
+  (ProtobufCMessageInit) arf__v1__remove_model_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

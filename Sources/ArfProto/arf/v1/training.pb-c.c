@@ -412,6 +412,96 @@ void   arf__v1__write_report_reply__free_unpacked
   assert(message->base.descriptor == &arf__v1__write_report_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   arf__v1__remove_run_request__init
+                     (Arf__V1__RemoveRunRequest         *message)
+{
+  static const Arf__V1__RemoveRunRequest init_value = ARF__V1__REMOVE_RUN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t arf__v1__remove_run_request__get_packed_size
+                     (const Arf__V1__RemoveRunRequest *message)
+{
+  assert(message->base.descriptor == &arf__v1__remove_run_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t arf__v1__remove_run_request__pack
+                     (const Arf__V1__RemoveRunRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &arf__v1__remove_run_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t arf__v1__remove_run_request__pack_to_buffer
+                     (const Arf__V1__RemoveRunRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &arf__v1__remove_run_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Arf__V1__RemoveRunRequest *
+       arf__v1__remove_run_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Arf__V1__RemoveRunRequest *)
+     protobuf_c_message_unpack (&arf__v1__remove_run_request__descriptor,
+                                allocator, len, data);
+}
+void   arf__v1__remove_run_request__free_unpacked
+                     (Arf__V1__RemoveRunRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &arf__v1__remove_run_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   arf__v1__remove_run_reply__init
+                     (Arf__V1__RemoveRunReply         *message)
+{
+  static const Arf__V1__RemoveRunReply init_value = ARF__V1__REMOVE_RUN_REPLY__INIT;
+  *message = init_value;
+}
+size_t arf__v1__remove_run_reply__get_packed_size
+                     (const Arf__V1__RemoveRunReply *message)
+{
+  assert(message->base.descriptor == &arf__v1__remove_run_reply__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t arf__v1__remove_run_reply__pack
+                     (const Arf__V1__RemoveRunReply *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &arf__v1__remove_run_reply__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t arf__v1__remove_run_reply__pack_to_buffer
+                     (const Arf__V1__RemoveRunReply *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &arf__v1__remove_run_reply__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Arf__V1__RemoveRunReply *
+       arf__v1__remove_run_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Arf__V1__RemoveRunReply *)
+     protobuf_c_message_unpack (&arf__v1__remove_run_reply__descriptor,
+                                allocator, len, data);
+}
+void   arf__v1__remove_run_reply__free_unpacked
+                     (Arf__V1__RemoveRunReply *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &arf__v1__remove_run_reply__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 #define arf__v1__list_runs_request__field_descriptors NULL
 #define arf__v1__list_runs_request__field_indices_by_name NULL
 #define arf__v1__list_runs_request__number_ranges NULL
@@ -1109,5 +1199,107 @@ const ProtobufCMessageDescriptor arf__v1__write_report_reply__descriptor =
   arf__v1__write_report_reply__field_indices_by_name,
   1,  arf__v1__write_report_reply__number_ranges,
   (ProtobufCMessageInit) arf__v1__write_report_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor arf__v1__remove_run_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__RemoveRunRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned arf__v1__remove_run_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange arf__v1__remove_run_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor arf__v1__remove_run_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "arf.v1.RemoveRunRequest",
+  "RemoveRunRequest",
+  "Arf__V1__RemoveRunRequest",
+  "arf.v1",
+  sizeof(Arf__V1__RemoveRunRequest),
+  1,
+  arf__v1__remove_run_request__field_descriptors,
+  arf__v1__remove_run_request__field_indices_by_name,
+  1,  arf__v1__remove_run_request__number_ranges,
+  (ProtobufCMessageInit) arf__v1__remove_run_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor arf__v1__remove_run_reply__field_descriptors[3] =
+{
+  {
+    "models",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Arf__V1__RemoveRunReply, n_models),
+    offsetof(Arf__V1__RemoveRunReply, models),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "results",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__RemoveRunReply, results),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Arf__V1__RemoveRunReply, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned arf__v1__remove_run_reply__field_indices_by_name[] = {
+  2,   /* field[2] = bytes */
+  0,   /* field[0] = models */
+  1,   /* field[1] = results */
+};
+static const ProtobufCIntRange arf__v1__remove_run_reply__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor arf__v1__remove_run_reply__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "arf.v1.RemoveRunReply",
+  "RemoveRunReply",
+  "Arf__V1__RemoveRunReply",
+  "arf.v1",
+  sizeof(Arf__V1__RemoveRunReply),
+  3,
+  arf__v1__remove_run_reply__field_descriptors,
+  arf__v1__remove_run_reply__field_indices_by_name,
+  1,  arf__v1__remove_run_reply__number_ranges,
+  (ProtobufCMessageInit) arf__v1__remove_run_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -21,6 +21,8 @@ typedef struct Arf__V1__LoadModelRequest Arf__V1__LoadModelRequest;
 typedef struct Arf__V1__LoadModelReply Arf__V1__LoadModelReply;
 typedef struct Arf__V1__ListModelsRequest Arf__V1__ListModelsRequest;
 typedef struct Arf__V1__ListModelsReply Arf__V1__ListModelsReply;
+typedef struct Arf__V1__RemoveModelRequest Arf__V1__RemoveModelRequest;
+typedef struct Arf__V1__RemoveModelReply Arf__V1__RemoveModelReply;
 
 
 /* --- enums --- */
@@ -114,6 +116,33 @@ struct  Arf__V1__ListModelsReply
 #define ARF__V1__LIST_MODELS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&arf__v1__list_models_reply__descriptor) \
     , 0,NULL }
+
+
+/*
+ * Forgets a registered model: its record and the embeddings and retrieval indexes stored under
+ * its name. Its checkpoint folder stays on disk.
+ */
+struct  Arf__V1__RemoveModelRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define ARF__V1__REMOVE_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&arf__v1__remove_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Arf__V1__RemoveModelReply
+{
+  ProtobufCMessage base;
+  /*
+   * How many stored embeddings went with it.
+   */
+  uint64_t embeddings;
+};
+#define ARF__V1__REMOVE_MODEL_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&arf__v1__remove_model_reply__descriptor) \
+    , 0 }
 
 
 /* Arf__V1__ModelArchitecture methods */
@@ -230,6 +259,44 @@ Arf__V1__ListModelsReply *
 void   arf__v1__list_models_reply__free_unpacked
                      (Arf__V1__ListModelsReply *message,
                       ProtobufCAllocator *allocator);
+/* Arf__V1__RemoveModelRequest methods */
+void   arf__v1__remove_model_request__init
+                     (Arf__V1__RemoveModelRequest         *message);
+size_t arf__v1__remove_model_request__get_packed_size
+                     (const Arf__V1__RemoveModelRequest   *message);
+size_t arf__v1__remove_model_request__pack
+                     (const Arf__V1__RemoveModelRequest   *message,
+                      uint8_t             *out);
+size_t arf__v1__remove_model_request__pack_to_buffer
+                     (const Arf__V1__RemoveModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Arf__V1__RemoveModelRequest *
+       arf__v1__remove_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   arf__v1__remove_model_request__free_unpacked
+                     (Arf__V1__RemoveModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Arf__V1__RemoveModelReply methods */
+void   arf__v1__remove_model_reply__init
+                     (Arf__V1__RemoveModelReply         *message);
+size_t arf__v1__remove_model_reply__get_packed_size
+                     (const Arf__V1__RemoveModelReply   *message);
+size_t arf__v1__remove_model_reply__pack
+                     (const Arf__V1__RemoveModelReply   *message,
+                      uint8_t             *out);
+size_t arf__v1__remove_model_reply__pack_to_buffer
+                     (const Arf__V1__RemoveModelReply   *message,
+                      ProtobufCBuffer     *buffer);
+Arf__V1__RemoveModelReply *
+       arf__v1__remove_model_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   arf__v1__remove_model_reply__free_unpacked
+                     (Arf__V1__RemoveModelReply *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Arf__V1__ModelArchitecture_Closure)
@@ -250,6 +317,12 @@ typedef void (*Arf__V1__ListModelsRequest_Closure)
 typedef void (*Arf__V1__ListModelsReply_Closure)
                  (const Arf__V1__ListModelsReply *message,
                   void *closure_data);
+typedef void (*Arf__V1__RemoveModelRequest_Closure)
+                 (const Arf__V1__RemoveModelRequest *message,
+                  void *closure_data);
+typedef void (*Arf__V1__RemoveModelReply_Closure)
+                 (const Arf__V1__RemoveModelReply *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -262,6 +335,8 @@ extern const ProtobufCMessageDescriptor arf__v1__load_model_request__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__load_model_reply__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__list_models_request__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__list_models_reply__descriptor;
+extern const ProtobufCMessageDescriptor arf__v1__remove_model_request__descriptor;
+extern const ProtobufCMessageDescriptor arf__v1__remove_model_reply__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -24,6 +24,8 @@ typedef struct Arf__V1__ListResultsReply Arf__V1__ListResultsReply;
 typedef struct Arf__V1__ReportCurve Arf__V1__ReportCurve;
 typedef struct Arf__V1__WriteReportRequest Arf__V1__WriteReportRequest;
 typedef struct Arf__V1__WriteReportReply Arf__V1__WriteReportReply;
+typedef struct Arf__V1__RemoveRunRequest Arf__V1__RemoveRunRequest;
+typedef struct Arf__V1__RemoveRunReply Arf__V1__RemoveRunReply;
 
 
 /* --- enums --- */
@@ -213,6 +215,43 @@ struct  Arf__V1__WriteReportReply
     , (char *)protobuf_c_empty_string, 0, 0 }
 
 
+/*
+ * Forgets a finetuning run and deletes what it made in the data folder: its checkpoints, its
+ * WiSE-FT points, the evaluation results and WiSE-FT curve of its model and points, and the
+ * models registered from those folders.
+ */
+struct  Arf__V1__RemoveRunRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define ARF__V1__REMOVE_RUN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&arf__v1__remove_run_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Arf__V1__RemoveRunReply
+{
+  ProtobufCMessage base;
+  /*
+   * The registered models that went with the run.
+   */
+  size_t n_models;
+  char **models;
+  /*
+   * How many evaluation results went.
+   */
+  uint64_t results;
+  /*
+   * The bytes of the files deleted.
+   */
+  uint64_t bytes;
+};
+#define ARF__V1__REMOVE_RUN_REPLY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&arf__v1__remove_run_reply__descriptor) \
+    , 0,NULL, 0, 0 }
+
+
 /* Arf__V1__ListRunsRequest methods */
 void   arf__v1__list_runs_request__init
                      (Arf__V1__ListRunsRequest         *message);
@@ -384,6 +423,44 @@ Arf__V1__WriteReportReply *
 void   arf__v1__write_report_reply__free_unpacked
                      (Arf__V1__WriteReportReply *message,
                       ProtobufCAllocator *allocator);
+/* Arf__V1__RemoveRunRequest methods */
+void   arf__v1__remove_run_request__init
+                     (Arf__V1__RemoveRunRequest         *message);
+size_t arf__v1__remove_run_request__get_packed_size
+                     (const Arf__V1__RemoveRunRequest   *message);
+size_t arf__v1__remove_run_request__pack
+                     (const Arf__V1__RemoveRunRequest   *message,
+                      uint8_t             *out);
+size_t arf__v1__remove_run_request__pack_to_buffer
+                     (const Arf__V1__RemoveRunRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Arf__V1__RemoveRunRequest *
+       arf__v1__remove_run_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   arf__v1__remove_run_request__free_unpacked
+                     (Arf__V1__RemoveRunRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Arf__V1__RemoveRunReply methods */
+void   arf__v1__remove_run_reply__init
+                     (Arf__V1__RemoveRunReply         *message);
+size_t arf__v1__remove_run_reply__get_packed_size
+                     (const Arf__V1__RemoveRunReply   *message);
+size_t arf__v1__remove_run_reply__pack
+                     (const Arf__V1__RemoveRunReply   *message,
+                      uint8_t             *out);
+size_t arf__v1__remove_run_reply__pack_to_buffer
+                     (const Arf__V1__RemoveRunReply   *message,
+                      ProtobufCBuffer     *buffer);
+Arf__V1__RemoveRunReply *
+       arf__v1__remove_run_reply__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   arf__v1__remove_run_reply__free_unpacked
+                     (Arf__V1__RemoveRunReply *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Arf__V1__ListRunsRequest_Closure)
@@ -413,6 +490,12 @@ typedef void (*Arf__V1__WriteReportRequest_Closure)
 typedef void (*Arf__V1__WriteReportReply_Closure)
                  (const Arf__V1__WriteReportReply *message,
                   void *closure_data);
+typedef void (*Arf__V1__RemoveRunRequest_Closure)
+                 (const Arf__V1__RemoveRunRequest *message,
+                  void *closure_data);
+typedef void (*Arf__V1__RemoveRunReply_Closure)
+                 (const Arf__V1__RemoveRunReply *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -428,6 +511,8 @@ extern const ProtobufCMessageDescriptor arf__v1__list_results_reply__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__report_curve__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__write_report_request__descriptor;
 extern const ProtobufCMessageDescriptor arf__v1__write_report_reply__descriptor;
+extern const ProtobufCMessageDescriptor arf__v1__remove_run_request__descriptor;
+extern const ProtobufCMessageDescriptor arf__v1__remove_run_reply__descriptor;
 
 PROTOBUF_C__END_DECLS
 
