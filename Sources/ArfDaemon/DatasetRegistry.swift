@@ -1,10 +1,13 @@
 // The registry of datasets: name -> role, format, classes and a snapshot of the items, kept in
 // the store so that item numbers stay stable across restarts and changes on disk. Adding
 // reads the whole folder or list first and stores it in one transaction, so a bad dataset
-// stores nothing. Removing drops the items with every embedding and caption made of them.
-// Read-only views (the form plugins get) are built from the store on first use and cached.
+// stores nothing. Removing drops the items with every embedding, caption and retrieval index
+// made of them; adding with `replace` does the same and stores the new snapshot in the same
+// transaction. Read-only views (the form plugins get) are built from the store on first use
+// and cached.
 //
-// Left out: refreshing a dataset from disk (remove it and add it again).
+// Left out: keeping the embeddings of unchanged items when a dataset is replaced (item numbers
+// move, and a file may change under the same path); a replaced dataset is embedded again.
 import ArfPluginAPI
 import ArfPluginAdapters
 import ArfRetrieval

@@ -8,8 +8,9 @@
 // weights; its folder is never touched.
 //
 // Left out: unloading models to free memory, and reference counting of pipelines in use
-// (a replaced pipeline stays alive until its last call returns; a job already running on a
-// model that is replaced finishes with the old weights and stores under the same name).
+// (a replaced or removed pipeline stays alive until its last call returns; a job already
+// running on a model that is replaced finishes with the old weights and stores under the same
+// name, which is why removal is refused while a job names the model).
 import ArfCLIP
 import ArfPluginAdapters
 import ArfRetrieval
