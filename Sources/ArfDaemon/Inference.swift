@@ -1,9 +1,11 @@
 // Embedding, zero-shot classification and reading back stored embeddings, answered on the
 // wire's own threads so that many calls run at once. At most `slots` calls compute at a time
 // (each holds a tower state with its activations, which for a large model is hundreds of
-// megabytes); the rest wait for a slot, giving up if their client cancels.
+// megabytes); the rest wait for a slot, giving up if their client cancels. The class
+// embeddings of recent label and template sets are kept (ClassEmbeddingCache), so a repeated
+// classification only runs the image tower.
 //
-// Left out: batching separate calls together, and caching class embeddings across calls.
+// Left out: batching separate calls together.
 import ArfCLIP
 import ArfImage
 import ArfStore
@@ -21,6 +23,8 @@ final class Inference: @unchecked Sendable {
     private let store: Store
     private let slots: DispatchSemaphore
     let slotCount: Int
+    /// Class embeddings of recent classify requests.
+    let classCache = ClassEmbeddingCache(capacity: 64)
 
     init(models: ModelRegistry, store: Store, slots: Int) {
         self.models = models
@@ -71,7 +75,8 @@ final class Inference: @unchecked Sendable {
             throw DaemonError.badRequest("label \(blank + 1) is empty")
         }
         guard !request.images.isEmpty else { throw DaemonError.badRequest("no images given") }
-        let pipeline = try models.pipeline(named: try Self.modelName(request.model))
+        let model = try Self.modelName(request.model)
+        let pipeline = try models.pipeline(named: model)
         let templates = request.templates.isEmpty ? [Self.defaultTemplate] : request.templates
 
         var decoded: [(image: RGBImage, echo: String)] = []
@@ -87,7 +92,9 @@ final class Inference: @unchecked Sendable {
         let k =
             request.topK == 0 ? request.labels.count : min(Int(request.topK), request.labels.count)
         return try withSlot(context) {
-            let classes = try pipeline.classEmbeddings(labels: request.labels, templates: templates)
+            let classes = try classCache.classes(
+                model: model, pipeline: pipeline, labels: request.labels, templates: templates
+            ) { try pipeline.classEmbeddings(labels: request.labels, templates: templates) }
             let embedded = try pipeline.embed(images: decoded.map(\.image))
             let probabilities = pipeline.probabilities(images: embedded, classes: classes)
             let results = zip(decoded, probabilities).map { item, row in

@@ -16,8 +16,9 @@ enum WireBenchmark {
                               [--threads 2] [--json]
 
         Prints the median round trip of a status call, of a one-image classify through arfd,
-        of the same classify in process, and their difference. The model defaults to
-        models/toy-clip of this repository.
+        of the same classify in process, and their difference. Both sides embed the labels
+        once (arfd keeps class embeddings between calls), so each call is one image. The
+        model defaults to models/toy-clip of this repository.
         """
 
     static func main(_ words: [String]) throws {
@@ -74,6 +75,7 @@ enum WireBenchmark {
         // The two classify paths alternate call by call, so that a change in the machine's
         // load during the run falls on both alike.
         let pipeline = try CLIPPipeline(directory: model)
+        let classes = try pipeline.classEmbeddings(labels: labels, templates: ["a photo of a {}."])
         var turn = 0
         var remoteSamples: [Double] = []
         var localSamples: [Double] = []
@@ -83,8 +85,6 @@ enum WireBenchmark {
                 _ = try client.call(Methods.classify, request)
             } else {
                 let decoded = try ImageCodec.decode(file: image)
-                let classes = try pipeline.classEmbeddings(
-                    labels: labels, templates: ["a photo of a {}."])
                 let embedded = try pipeline.embed(images: [decoded])
                 _ = pipeline.probabilities(images: embedded, classes: classes)
             }
