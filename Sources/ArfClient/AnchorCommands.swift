@@ -255,25 +255,3 @@ enum AnchorCommands {
         ])
     }
 }
-
-extension JobCommands {
-    /// Submits a job and, unless `detach`, follows it to its end.
-    static func submit(
-        kind: String, params: JSON, detach: Bool, unit: String, what: String, _ session: Session
-    ) throws -> Int32 {
-        let request = SubmitJobRequest(kind: kind, paramsJSON: params.text)
-        let job = try session.call(Methods.submitJob, request).job
-        if detach {
-            if session.json {
-                session.console.print(JSON.job(job).text)
-            } else {
-                session.console.print(job.id)
-                session.console.note(
-                    "job \(job.id) queued; follow it with: arf jobs watch \(job.id)")
-            }
-            return 0
-        }
-        if !session.json { session.console.note("job \(job.id) queued: \(what)") }
-        return try follow(job.id, unit: unit, session)
-    }
-}

@@ -1,6 +1,7 @@
-// `arf embed-folder` and `arf jobs list|watch|cancel|prune`. Watching is one stream of events from
-// the daemon, drawn as a progress bar; a watcher that goes away (Ctrl-C, a killed terminal)
-// leaves the job running, and `arf jobs watch ID` picks it up again from its current step.
+// `arf embed-folder` and `arf jobs list|watch|cancel|prune`, and the submission of jobs for
+// the other commands. Watching is one stream of events from the daemon, drawn as a progress
+// bar; a watcher that goes away (Ctrl-C, a killed terminal) leaves the job running, and
+// `arf jobs watch ID` picks it up again from its current step.
 import ArfSupport
 import ArfWire
 import Foundation
@@ -22,22 +23,23 @@ enum JobCommands {
             ("model", .string(model)), ("folder", .string(folder)), ("batch", .int(Int64(batch))),
             ("max_rate", .double(maxRate)),
         ])
-        let request = SubmitJobRequest(kind: "embed-folder", paramsJSON: params.text)
+        return try submit(
+            kind: "embed-folder", params: params, detach: detach, unit: "img",
+            what: "embed \(folder) with \(model)", session)
+    }
+
+    /// Submits a job and, unless `detach`, follows it to its end.
+    static func submit(
+        kind: String, params: JSON, detach: Bool, unit: String, what: String, _ session: Session
+    ) throws -> Int32 {
+        let request = SubmitJobRequest(kind: kind, paramsJSON: params.text)
         let job = try session.call(Methods.submitJob, request).job
         if detach {
-            if session.json {
-                session.console.print(JSON.job(job).text)
-            } else {
-                session.console.print(job.id)
-                session.console.note(
-                    "job \(job.id) queued; follow it with: arf jobs watch \(job.id)")
-            }
+            printDetached(job, session)
             return 0
         }
-        if !session.json {
-            session.console.note("job \(job.id) queued: embed \(folder) with \(model)")
-        }
-        return try follow(job.id, unit: "img", session)
+        if !session.json { session.console.note("job \(job.id) queued: \(what)") }
+        return try follow(job.id, unit: unit, session)
     }
 
     static func list(_ arguments: inout Arguments, _ session: Session) throws -> Int32 {
@@ -127,48 +129,20 @@ enum JobCommands {
         return value * unit
     }
 
-    /// Streams a job's events until it ends; 0 when it succeeded.
+    /// Streams a job's events until it ends (see TrainingJobs.follow); 0 when it succeeded.
     static func follow(_ id: String, unit: String, _ session: Session) throws -> Int32 {
-        let client = try session.connect()
-        defer { client.close() }
-        let stream = try client.openStream(Methods.watchJob, WatchJobRequest(jobID: id))
-        let bar = ProgressBar(console: session.console, title: "job \(id)", unit: unit)
-        var last: JobEvent?
-        var lastMessage = ""
-        do {
-            while let event = try stream.next() {
-                last = event
-                if session.json {
-                    session.console.print(JSON.event(event).text)
-                    continue
-                }
-                if !event.message.isEmpty, event.message != lastMessage, !event.state.isFinal {
-                    bar.message("job \(id): \(event.message)")
-                    lastMessage = event.message
-                }
-                bar.update(
-                    step: event.step, total: event.total, rate: event.rate, eta: event.etaSeconds)
-            }
-        } catch {
-            bar.finish()
-            guard let last, !last.state.isFinal else { throw error }
-            let reason = ClientError(error, socket: session.socketPath).message
-            throw ClientError.watchEnded(id: id, state: last.state, reason: reason)
-        }
-        bar.finish()
+        let last = try TrainingJobs.follow(id, title: "job \(id)", unit: unit, session)
+        if !session.json { printSummary(last, session) }
+        return 0
+    }
 
-        guard let last else {
-            throw ClientError.watchEnded(id: id, state: .unspecified, reason: "no events came")
-        }
-        switch last.state {
-        case .succeeded:
-            if !session.json { printSummary(last, session) }
-            return 0
-        case .failed, .cancelled:
-            throw ClientError.jobEnded(id: id, state: last.state, message: last.message)
-        default:
-            throw ClientError.watchEnded(
-                id: id, state: last.state, reason: "the daemon ended the stream")
+    /// What a detached submission prints: the job as JSON, or its id and how to follow it.
+    static func printDetached(_ job: JobInfo, _ session: Session) {
+        if session.json {
+            session.console.print(JSON.job(job).text)
+        } else {
+            session.console.print(job.id)
+            session.console.note("job \(job.id) queued; follow it with: arf jobs watch \(job.id)")
         }
     }
 

@@ -164,11 +164,13 @@ extension JSON {
         ])
     }
 
-    /// A progress event as scripts read it.
+    /// A progress event as scripts read it; loss and learning rate are zero for jobs that do
+    /// not train.
     static func event(_ event: JobEvent) -> JSON {
         .object([
             ("job", .string(event.jobID)), ("state", .string(Format.state(event.state))),
             ("step", .int(Int64(event.step))), ("total", .int(Int64(event.total))),
+            ("loss", .double(event.loss)), ("learning_rate", .double(event.learningRate)),
             ("rate", .double(event.rate)), ("eta_seconds", .double(event.etaSeconds)),
             ("message", .string(event.message)), ("result", .raw(event.resultJSON)),
         ])

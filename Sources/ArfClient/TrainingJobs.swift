@@ -1,6 +1,6 @@
-// Submitting and following the jobs of the training commands: like `arf jobs watch`, but the
-// bar also shows the latest loss and learning rate, JSON events carry them, and the final event
-// is handed back so a command (or the demo) can read the job's result. Also the conversion of
+// Submitting and following jobs, for every command that runs one: the bar shows progress with
+// rate and ETA and, for training, the latest loss and learning rate; JSON events carry them;
+// the final event is handed back so a command (or the demo) can read the job's result. Also the conversion of
 // parsed JSON (a config file, a job result) into the client's ordered JSON values.
 import ArfSupport
 import ArfWire
@@ -15,13 +15,7 @@ enum TrainingJobs {
         let request = SubmitJobRequest(kind: kind, paramsJSON: params.text)
         let job = try session.call(Methods.submitJob, request).job
         if detach {
-            if session.json {
-                session.console.print(JSON.job(job).text)
-            } else {
-                session.console.print(job.id)
-                session.console.note(
-                    "job \(job.id) queued; follow it with: arf jobs watch \(job.id)")
-            }
+            JobCommands.printDetached(job, session)
             return nil
         }
         if !session.json && printEvents { session.console.note("job \(job.id) queued: \(what)") }
@@ -45,7 +39,7 @@ enum TrainingJobs {
             while let event = try stream.next() {
                 last = event
                 if asJSON {
-                    session.console.print(eventJSON(event).text)
+                    session.console.print(JSON.event(event).text)
                     continue
                 }
                 if printEvents, !event.message.isEmpty, event.message != lastMessage,
@@ -83,17 +77,6 @@ enum TrainingJobs {
     static func detail(_ event: JobEvent) -> String {
         guard event.loss != 0 || event.learningRate != 0 else { return "" }
         return String(format: "loss %.4f lr %.2e", event.loss, event.learningRate)
-    }
-
-    /// A progress event as scripts read it, with the training loss and learning rate.
-    static func eventJSON(_ event: JobEvent) -> JSON {
-        .object([
-            ("job", .string(event.jobID)), ("state", .string(Format.state(event.state))),
-            ("step", .int(Int64(event.step))), ("total", .int(Int64(event.total))),
-            ("loss", .double(event.loss)), ("learning_rate", .double(event.learningRate)),
-            ("rate", .double(event.rate)), ("eta_seconds", .double(event.etaSeconds)),
-            ("message", .string(event.message)), ("result", .raw(event.resultJSON)),
-        ])
     }
 
     /// The result of a finished job as a JSON object.
