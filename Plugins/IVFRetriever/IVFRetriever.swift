@@ -7,7 +7,8 @@ import ArfPluginAPI
 // what it was built from: the k-means settings and a digest of every pool row and its item
 // number. A later job whose note matches loads it instead of running k-means again; any
 // change (other settings, a pool registered again, a model replaced) builds and stores a
-// new one in its place. An index that cannot be read is rebuilt.
+// new one in its place. An index that cannot be read is rebuilt. The stored index holds a
+// copy of the pool's rows, so it costs about as much disk as the pool's image embeddings.
 import ArfPluginAdapters
 import ArfRetrieval
 import ArfStore
@@ -78,8 +79,14 @@ public final class IVFRetriever: Retriever {
                 options: IVFIndex.Options(lists: count, iterations: iterations, seed: seed))
             index.nprobe = min(nprobe, count)
             if let store, let source {
-                try index.save(to: store, name: name, source: source)
-                context.log("ivf index stored", [("pool", request.pool.name)])
+                // Failing to keep the index (a full disk, say) costs the next job a rebuild,
+                // not this job its answer.
+                do {
+                    try index.save(to: store, name: name, source: source)
+                    context.log("ivf index stored", [("pool", request.pool.name)])
+                } catch {
+                    context.log("ivf index not stored", [("reason", "\(error)")])
+                }
             }
             return index
         }
