@@ -97,8 +97,10 @@ enum Help {
 
         Submits a job that embeds every JPEG and PNG under DIR and stores the vectors in the
         daemon; images already stored are skipped, so running it again (or after a crash)
-        only does what is left. Unreadable images are reported and skipped. Watches the job
-        unless --detach is given; leaving the watch does not stop the job.
+        only does what is left: new images, and images whose size or modification time
+        changed since they were stored; the vectors of deleted images are dropped.
+        Unreadable images are reported and skipped. Watches the job unless --detach is
+        given; leaving the watch does not stop the job.
 
           --batch N      images per commit (default 32)
           --max-rate R   at most R images per second (default: no limit)

@@ -5,12 +5,17 @@
 // embeds an item twice. A file that does not decode is counted, named in the job's notes and
 // result, and skipped; it is tried again when the job is run again.
 //
+// Each stored embedding has a stamp beside it: the file's size and modification time when it
+// was read. Running the job again embeds files whose stamp changed, and drops the embeddings
+// of files that are gone; the rest is skipped. An embedding stored without a stamp is kept
+// and stamped with the file as it is now.
+//
 // Parameters (JSON): "model", "folder" (absolute), optional "batch" (items per commit, 32)
 // and "max_rate" (images per second; 0, the default, means as fast as possible), which keeps
 // a background indexing job from taking the machine.
 //
-// Left out: noticing files that changed since they were stored, and removing embeddings of
-// files that were deleted.
+// Left out: noticing a change that keeps a file's size and modification time (a copy with
+// `cp -p` of another file of the same size, say).
 import ArfCLIP
 import ArfImage
 import ArfStore
@@ -46,6 +51,10 @@ struct EmbedFolderResult: Codable, Equatable {
     var embedded: Int
     /// Items that were already stored when this run started.
     var skipped: Int
+    /// Items embedded again because their file changed since it was stored.
+    var changed: Int
+    /// Stored items whose file is gone, dropped by this run.
+    var removed: Int
     /// Items that could not be read or decoded.
     var failed: Int
     /// The first of them, with the reason.
@@ -54,7 +63,7 @@ struct EmbedFolderResult: Codable, Equatable {
     var imagesPerSecond: Double
 
     enum CodingKeys: String, CodingKey {
-        case model, folder, total, embedded, skipped, failed, failures, seconds
+        case model, folder, total, embedded, skipped, changed, removed, failed, failures, seconds
         case imagesPerSecond = "images_per_second"
     }
 
@@ -101,6 +110,7 @@ struct EmbedFolderJob: JobKind {
         let params = try decode(job.paramsJSON)
         let pipeline = try job.models.pipeline(named: params.model)
         let table = try job.store.table(StoreLayout.embeddings)
+        let stampTable = try job.store.table(StoreLayout.embeddingStamps)
         let items = try Self.images(under: params.folder)
         let total = UInt64(items.count)
         let keys = items.map { item -> Key? in
@@ -108,12 +118,43 @@ struct EmbedFolderJob: JobKind {
                 model: params.model, folder: params.folder, item: item)
             return key.bytes.count <= StoreLayout.maxKeyBytes ? key : nil
         }
-
-        // What is stored already is skipped: that is how an interrupted job resumes.
-        let stored = try job.store.read { txn in
-            try keys.map { key in try key.map { try txn.contains(in: table, at: $0) } ?? false }
+        let stamps = items.map {
+            Self.stamp(of: (params.folder as NSString).appendingPathComponent($0))
         }
-        let pending = items.indices.filter { !stored[$0] }
+
+        // What is stored with the file's current stamp is skipped: that is how an interrupted
+        // job resumes. Embeddings of files that are gone go now, and embeddings stored without
+        // a stamp get the file's.
+        let prefix = StoreLayout.embeddingPrefix(model: params.model, folder: params.folder)
+        let present = Set(items)
+        let (pending, removed, changed) = try job.store.write { txn -> ([Int], Int, Int) in
+            var gone: [Key] = []
+            try txn.visit(table, prefix: prefix) { key, _ in
+                var reader = key.reader()
+                _ = (reader.readString(), reader.readString())
+                if let item = reader.readString(), !present.contains(item) { gone.append(key) }
+            }
+            for key in gone {
+                try txn.delete(in: table, at: key)
+                try txn.delete(in: stampTable, at: key)
+            }
+            var pending: [Int] = []
+            var changed = 0
+            for index in items.indices {
+                guard let key = keys[index], try txn.contains(in: table, at: key) else {
+                    pending.append(index)
+                    continue
+                }
+                let stored = try txn.data(in: stampTable, at: key)
+                if let stamp = stamps[index], stored == nil {
+                    try txn.put(stamp, in: stampTable, at: key)
+                } else if stored != stamps[index] {
+                    pending.append(index)
+                    changed += 1
+                }
+            }
+            return (pending, gone.count, changed)
+        }
         let skipped = items.count - pending.count
         var step = UInt64(skipped)
         let start = Date()
@@ -124,6 +165,7 @@ struct EmbedFolderJob: JobKind {
             step: step, total: total,
             message: skipped > 0
                 ? "\(skipped) of \(total) images already stored; embedding the rest"
+                    + (changed > 0 ? " (\(changed) changed since)" : "")
                 : "embedding \(total) images")
 
         let batch = params.batch ?? EmbedFolderParams.defaultBatch
@@ -137,11 +179,13 @@ struct EmbedFolderJob: JobKind {
 
             var rows: [[Float]] = []
             var rowKeys: [Key] = []
+            var rowStamps: [Data?] = []
             for (index, result) in zip(chunk, decoded) {
                 switch (result, keys[index]) {
                 case (.success(let row), .some(let key)):
                     rows.append(row)
                     rowKeys.append(key)
+                    rowStamps.append(stamps[index])
                 case (.failure(let error), _):
                     failed += 1
                     let reason = "\(error)"
@@ -168,8 +212,13 @@ struct EmbedFolderJob: JobKind {
             try job.report(
                 step: step, total: total, rate: rate, etaSeconds: rate > 0 ? left / rate : 0
             ) { txn in
-                for (key, vector) in zip(rowKeys, vectors) {
-                    try txn.putVector(vector, in: table, at: key, overwrite: false)
+                for ((key, vector), stamp) in zip(zip(rowKeys, vectors), rowStamps) {
+                    try txn.putVector(vector, in: table, at: key)
+                    if let stamp {
+                        try txn.put(stamp, in: stampTable, at: key)
+                    } else {
+                        try txn.delete(in: stampTable, at: key)
+                    }
                 }
             }
             try Self.pace(embedded: embedded, since: start, maxRate: params.maxRate ?? 0, job)
@@ -178,10 +227,12 @@ struct EmbedFolderJob: JobKind {
         let seconds = Date().timeIntervalSince(start)
         let result = EmbedFolderResult(
             model: params.model, folder: params.folder, total: items.count, embedded: embedded,
-            skipped: skipped, failed: failed, failures: failures, seconds: seconds,
+            skipped: skipped, changed: changed, removed: removed, failed: failed,
+            failures: failures, seconds: seconds,
             imagesPerSecond: seconds > 0 ? Double(embedded) / seconds : 0)
         job.finish(
-            message: "embedded \(embedded) images, \(skipped) already stored, "
+            message: "embedded \(embedded) images (\(changed) changed since stored), "
+                + "\(skipped) already stored, \(removed) dropped as gone, "
                 + "\(failed) skipped as unreadable")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -220,6 +271,20 @@ struct EmbedFolderJob: JobKind {
             }
         }
         return found.sorted()
+    }
+
+    /// A file's size and modification time in nanoseconds, 16 little-endian bytes; nil when
+    /// the file cannot be examined (the decode then reports why).
+    static func stamp(of path: String) -> Data? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        var data = Data(count: 16)
+        data.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt64(info.st_size).littleEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: nanoseconds.littleEndian, toByteOffset: 8, as: Int64.self)
+        }
+        return data
     }
 
     /// Decodes and preprocesses the files on Dispatch's worker threads, one result per file.

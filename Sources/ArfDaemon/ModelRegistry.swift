@@ -69,6 +69,7 @@ public final class ModelRegistry: @unchecked Sendable {
     private let store: Store
     private let table: Table
     private let embeddings: Table
+    private let stamps: Table
     /// Guards the dictionaries; never held across a load or a store transaction.
     private let lock = NSLock()
     /// Serialises registrations, so that two loads of one name cannot both succeed.
@@ -82,6 +83,7 @@ public final class ModelRegistry: @unchecked Sendable {
         self.store = store
         table = try store.table(StoreLayout.models)
         embeddings = try store.table(StoreLayout.embeddings)
+        stamps = try store.table(StoreLayout.embeddingStamps)
         let table = table
         let stored = try store.read { txn in
             try txn.scan(table).map { entry in
@@ -123,10 +125,11 @@ public final class ModelRegistry: @unchecked Sendable {
         let record = ModelRecord(name: name, directory: folder, model: pipeline.model)
         let previous = lock.withLock { records[name] }
         let dropStale = previous.map { $0.directory != folder } ?? false
-        let (table, embeddings) = (table, embeddings)
+        let (table, embeddings, stamps) = (table, embeddings, stamps)
         let dropped = try store.write { txn -> Int in
             try txn.putJSON(record, in: table, at: StoreLayout.modelKey(name))
             guard dropStale else { return 0 }
+            try txn.deleteAll(in: stamps, prefix: Key(name))
             return try txn.deleteAll(in: embeddings, prefix: Key(name))
         }
         if dropStale {
@@ -154,9 +157,10 @@ public final class ModelRegistry: @unchecked Sendable {
         guard lock.withLock({ records[name] }) != nil else {
             throw DaemonError.unknownModel(name: name, known: names)
         }
-        let (table, embeddings) = (table, embeddings)
+        let (table, embeddings, stamps) = (table, embeddings, stamps)
         let dropped = try store.write { txn -> Int in
             try txn.delete(in: table, at: StoreLayout.modelKey(name))
+            try txn.deleteAll(in: stamps, prefix: Key(name))
             return try txn.deleteAll(in: embeddings, prefix: Key(name))
         }
         try IVFIndex.removeAll(

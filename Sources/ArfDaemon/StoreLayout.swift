@@ -5,6 +5,8 @@
 //   jobs           Key(id: UInt64)                    -> JobRecord as JSON
 //   embeddings     Key(model, folder, relative path)  -> normalised float vector
 //                  Key(model, "dataset", dataset, modality, item: UInt64) -> the same
+//   embedding_stamps Key(model, folder, relative path) -> the file's size and modification
+//                                                        time when it was embedded
 //   datasets       Key(name)                          -> DatasetRecord as JSON
 //   dataset_items  Key(dataset, item: UInt64)         -> DatasetItemRecord as JSON
 //   caption_sets   Key(dataset, set id)               -> CaptionSetRecord as JSON
@@ -32,6 +34,7 @@ enum StoreLayout {
     static let models = "models"
     static let jobs = "jobs"
     static let embeddings = "embeddings"
+    static let embeddingStamps = "embedding_stamps"
 
     /// LMDB's default limit on key length; items whose key would be longer are not stored.
     static let maxKeyBytes = 511

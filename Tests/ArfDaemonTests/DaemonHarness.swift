@@ -266,6 +266,8 @@ struct FolderResult: Decodable {
     var total: Int
     var embedded: Int
     var skipped: Int
+    var changed: Int
+    var removed: Int
     var failed: Int
     var failures: [Failure]
 

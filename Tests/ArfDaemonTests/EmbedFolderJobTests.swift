@@ -69,6 +69,45 @@ struct EmbedFolderJobTests {
         #expect(fresh.total == 0, "a model loaded again under the name starts with nothing")
     }
 
+    @Test("a second run embeds changed and new files again and drops the gone ones")
+    func changedFilesAreEmbeddedAgain() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanup() }
+        let client = try daemon.client()
+        try loadTiny(client)
+        let folder = try imageFolder(count: 12, in: daemon.folder)
+        let first = try FolderResult(
+            try watchJob(client, try submitEmbedFolder(client, folder: folder)).resultJSON)
+        #expect(first.embedded == 12 && first.changed == 0 && first.removed == 0)
+
+        // img1.png takes img2.png's picture (another size), img3.png goes, img99.png comes.
+        let fm = FileManager.default
+        try fm.removeItem(atPath: folder + "/img1.png")
+        try fm.copyItem(atPath: folder + "/img2.png", toPath: folder + "/img1.png")
+        try fm.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: folder + "/img1.png")
+        try fm.removeItem(atPath: folder + "/img3.png")
+        try fm.copyItem(atPath: folder + "/img4.png", toPath: folder + "/img99.png")
+
+        let second = try FolderResult(
+            try watchJob(client, try submitEmbedFolder(client, folder: folder)).resultJSON)
+        #expect(second.total == 12 && second.embedded == 2, "the changed file and the new one")
+        #expect(second.changed == 1 && second.removed == 1 && second.skipped == 10)
+
+        let stored = try client.call(
+            Methods.listStored, ListStoredRequest(model: "tiny", folder: folder, limit: 100))
+        #expect(stored.total == 12)
+        #expect(!stored.embeddings.contains { $0.input == "img3.png" })
+        let vectors = Dictionary(
+            uniqueKeysWithValues: stored.embeddings.map { ($0.input, $0.values) })
+        let error = relativeError(vectors["img1.png"] ?? [], vectors["img2.png"] ?? [])
+        #expect(error.largest < 1e-6, "img1.png holds img2.png's picture now: \(error.largest)")
+
+        let third = try FolderResult(
+            try watchJob(client, try submitEmbedFolder(client, folder: folder)).resultJSON)
+        #expect(third.embedded == 0 && third.skipped == 12 && third.changed == 0)
+    }
+
     @Test("cancel stops a running job at its next step and drops a queued one at once")
     func cancelRunningAndQueuedJobs() throws {
         let daemon = try DaemonProcess()
