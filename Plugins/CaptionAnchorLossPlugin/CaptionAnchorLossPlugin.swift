@@ -1,7 +1,7 @@
-import ArfPluginAPI
 // The `caption-anchor` loss as a plugin: ArfTraining's caption-anchor term (finetune images
 // against one of the captions a captioner wrote for them) behind the plugin interface. The
 // computation is the trainer's own; this file only adapts it.
+import ArfPluginAPI
 import ArfPluginAdapters
 import ArfTraining
 

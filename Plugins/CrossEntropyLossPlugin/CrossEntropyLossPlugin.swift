@@ -1,9 +1,9 @@
-import ArfPluginAPI
 // The `ce` loss as a plugin: ArfTraining's cross-entropy term on a linear head initialised as
 // the zero-shot classifier (per class, the normalised mean of its normalised prompt
 // embeddings, times the logit scale), behind the plugin interface. The head's weights are
 // the plugin's one parameter; the trainer's optimizer updates them and they are copied into
 // the head before every step. The computation is the trainer's own.
+import ArfPluginAPI
 import ArfPluginAdapters
 import ArfTensor
 import ArfTraining

@@ -1,7 +1,7 @@
-import ArfPluginAPI
 // The `exact` retriever: pair anchors by brute-force inner product over every pool image
 // (ArfRetrieval's exact index), so nothing a better index would find is missed. Its cost grows
 // with pool size times queries; for pools of millions, `ivf` searches a fraction of the pool.
+import ArfPluginAPI
 import ArfPluginAdapters
 import ArfRetrieval
 

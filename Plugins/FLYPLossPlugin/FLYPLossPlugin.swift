@@ -1,8 +1,8 @@
-import ArfPluginAPI
 // The `flyp` loss as a plugin: ArfTraining's FLYP term (finetune images against the prompts
 // of their classes, CLIP's contrastive loss) behind the plugin interface, so that it is
 // listed with its options and can be combined with plugin losses. The computation is the
 // trainer's own; this file only adapts it.
+import ArfPluginAPI
 import ArfPluginAdapters
 import ArfTraining
 

@@ -1,4 +1,3 @@
-import ArfPluginAPI
 // The `ivf` retriever: pair anchors from ArfRetrieval's inverted-file index. The pool's
 // images are split into `lists` by k-means and a query scans only its `nprobe` nearest
 // lists, trading a little recall for speed on large pools.
@@ -9,6 +8,7 @@ import ArfPluginAPI
 // change (other settings, a pool registered again, a model replaced) builds and stores a
 // new one in its place. An index that cannot be read is rebuilt. The stored index holds a
 // copy of the pool's rows, so it costs about as much disk as the pool's image embeddings.
+import ArfPluginAPI
 import ArfPluginAdapters
 import ArfRetrieval
 import ArfStore

@@ -189,15 +189,18 @@ public final class NearestCaptionCaptioner: Captioner {
         var scores = [Float](repeating: 0, count: count * min(m, Self.chunkRows))
         for first in stride(from: 0, to: m, by: Self.chunkRows) {
             let rows = min(Self.chunkRows, m - first)
-            // scores (B x rows) = images (B x D) . bank[first..<first+rows] (rows x D)^T
+            // scores (B x rows) = images (B x D) . bank[first..<first+rows] (rows x D)^T, as
+            // one pass of the process's BLAS work (see Compute.serialized).
             images.withUnsafeBufferPointer { a in
                 bankVectors.withUnsafeBufferPointer { b in
                     scores.withUnsafeMutableBufferPointer { c in
-                        gemm(
-                            transB: true, m: count, n: rows, k: dimension,
-                            a: a.baseAddress!, lda: dimension,
-                            b: b.baseAddress! + first * dimension, ldb: dimension,
-                            c: c.baseAddress!, ldc: rows)
+                        Compute.serialized {
+                            gemm(
+                                transB: true, m: count, n: rows, k: dimension,
+                                a: a.baseAddress!, lda: dimension,
+                                b: b.baseAddress! + first * dimension, ldb: dimension,
+                                c: c.baseAddress!, ldc: rows)
+                        }
                     }
                 }
             }

@@ -1,7 +1,7 @@
-import ArfPluginAPI
 // The `pair-anchor` loss as a plugin: ArfTraining's pair-anchor term (retrieved pool images
 // against their own captions) behind the plugin interface. The computation is the trainer's
 // own; this file only adapts it.
+import ArfPluginAPI
 import ArfPluginAdapters
 import ArfTraining
 

@@ -32,8 +32,9 @@ enum DataHelp {
           --separator S        tab or comma (default: comma for .csv, else tab)
           --replace            NAME is registered already: read PATH again and put it in
                                its place (after files changed), dropping the embeddings,
-                               captions and indexes stored for the old snapshot; refused
-                               while a job uses NAME. Retrieved anchors keep their pairs.
+                               captions, evaluation results and indexes stored for the old
+                               snapshot; refused while a job uses NAME. Retrieved anchors
+                               keep their pairs.
         """,
         "data list": """
         usage: arf data list [--json]
@@ -49,8 +50,8 @@ enum DataHelp {
         "data rm": """
         usage: arf data rm NAME [--json]
 
-        Forgets a dataset with its stored embeddings and captions. Refused while a job that
-        reads it has not ended.
+        Forgets a dataset with its stored embeddings, captions, evaluation results and
+        retrieval indexes. Refused while a job that reads it has not ended.
         """,
         "data embed": """
         usage: arf data embed NAME --model M [--modality image|text|both] [--batch N]

@@ -316,11 +316,11 @@ final class Demo {
     {
         let object = JSON.object(params.keys.sorted().map { ($0, params[$0]!) })
         guard
-            let end = try TrainingJobs.submit(
+            let end = try JobProgress.submit(
                 kind: kind, params: object, title: title, unit: "img", what: title,
                 detach: false, session, printEvents: false)
         else { return [:] }
-        return try TrainingJobs.result(end)
+        return try JobProgress.result(end)
     }
 }
 

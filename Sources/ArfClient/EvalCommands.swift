@@ -20,7 +20,7 @@ enum EvalCommands {
         try arguments.finish()
 
         guard
-            let end = try TrainingJobs.submit(
+            let end = try JobProgress.submit(
                 kind: "eval", params: params, title: "eval \(model)", unit: "img",
                 what: "evaluate \(model)", detach: detach, session)
         else { return 0 }
@@ -29,7 +29,7 @@ enum EvalCommands {
             session.console.print(JSON.raw(end.resultJSON).text)
             return 0
         }
-        let result = try TrainingJobs.result(end)
+        let result = try JobProgress.result(end)
         let rows = result["results"] as? [[String: Any]] ?? []
         var table = TextTable(
             headers: ["DATASET", "ROLE", "TOP-1", "TOP-5", "MEAN RECALL", "IMAGES", "CLASSIFIER"])
@@ -70,7 +70,7 @@ enum EvalCommands {
         try arguments.finish()
 
         guard
-            let end = try TrainingJobs.submit(
+            let end = try JobProgress.submit(
                 kind: "wise", params: params, title: "wise \(finetuned)", unit: "img",
                 what: "WiSE-FT between \(zeroshot) and \(finetuned)", detach: detach, session)
         else { return 0 }
@@ -78,7 +78,7 @@ enum EvalCommands {
             session.console.print(JSON.raw(end.resultJSON).text)
             return 0
         }
-        let points = try TrainingJobs.result(end)["points"] as? [[String: Any]] ?? []
+        let points = try JobProgress.result(end)["points"] as? [[String: Any]] ?? []
         let datasets = (points.first?["results"] as? [[String: Any]] ?? []).compactMap {
             $0["dataset"] as? String
         }

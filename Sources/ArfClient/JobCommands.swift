@@ -129,9 +129,9 @@ enum JobCommands {
         return value * unit
     }
 
-    /// Streams a job's events until it ends (see TrainingJobs.follow); 0 when it succeeded.
+    /// Streams a job's events until it ends (see JobProgress.follow); 0 when it succeeded.
     static func follow(_ id: String, unit: String, _ session: Session) throws -> Int32 {
-        let last = try TrainingJobs.follow(id, title: "job \(id)", unit: unit, session)
+        let last = try JobProgress.follow(id, title: "job \(id)", unit: unit, session)
         if !session.json { printSummary(last, session) }
         return 0
     }

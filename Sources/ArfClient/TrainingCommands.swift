@@ -40,7 +40,7 @@ enum TrainingCommands {
         try arguments.finish()
 
         guard
-            let end = try TrainingJobs.submit(
+            let end = try JobProgress.submit(
                 kind: "finetune", params: .object(params), title: run, unit: "img",
                 what: "finetune \(model) on \(dataset) with \(methodName) as run \(run)",
                 detach: detach, session)
@@ -49,7 +49,7 @@ enum TrainingCommands {
             session.console.print(JSON.raw(end.resultJSON).text)
             return 0
         }
-        let result = try TrainingJobs.result(end)
+        let result = try JobProgress.result(end)
         let steps = result["steps"] as? Int ?? 0
         let seconds = result["training_seconds"] as? Double ?? 0
         let loss = (result["final_loss"] as? Double).map { String(format: ", final loss %.4f", $0) }
@@ -170,7 +170,7 @@ enum TrainingCommands {
         try arguments.finish()
 
         guard
-            let end = try TrainingJobs.submit(
+            let end = try JobProgress.submit(
                 kind: "pretrain", params: .object(params), title: "pretrain", unit: "pairs",
                 what: "pretrain into \(out)", detach: detach, session)
         else { return 0 }
@@ -178,7 +178,7 @@ enum TrainingCommands {
             session.console.print(JSON.raw(end.resultJSON).text)
             return 0
         }
-        let result = try TrainingJobs.result(end)
+        let result = try JobProgress.result(end)
         let loss = (result["final_loss"] as? Double).map { String(format: ", final loss %.4f", $0) }
         session.console.print(
             "pretrained \(result["steps"] as? Int ?? 0) steps in "

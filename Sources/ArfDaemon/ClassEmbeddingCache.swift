@@ -2,10 +2,10 @@
 // usually sends the same labels and templates each time, and their text passes (labels x
 // templates prompts) can cost far more than the images: at the engine benchmark's ViT-B/32
 // rates on 2 cores (31 texts, 20 images a second), ten labels take about 0.3 s of text tower
-// against 0.05 s for one image. Entries are keyed by model
-// name, labels and templates, hold the pipeline they were computed with weakly, and count only
-// while the model is still served by that same pipeline, so a replaced or removed model never
-// answers from the old weights. The least recently used entry goes when the cache is full.
+// against 0.05 s for one image. Entries are keyed by model name, labels and templates, hold
+// the pipeline they were computed with weakly, and count only while the model is still served
+// by that same pipeline, so a replaced or removed model never answers from the old weights.
+// The least recently used entry goes when the cache is full.
 import ArfCLIP
 import Foundation
 

@@ -182,12 +182,15 @@ public final class Daemon: @unchecked Sendable {
         handlers.unary(Methods.listModels) { _, _ in ListModelsReply(models: models.infos()) }
         handlers.unary(Methods.removeModel) { request, _ in
             try mappingErrors {
-                if let job = liveJob(
-                    naming: request.name, under: Self.modelKeys, in: jobs.list())
-                {
-                    throw DaemonError.inUse(what: "model \(request.name)", job: job)
+                try jobs.withoutSubmissions {
+                    if let job = liveJob(
+                        naming: request.name, under: Self.modelKeys, in: jobs.list())
+                    {
+                        throw DaemonError.inUse(what: "model \(request.name)", job: job)
+                    }
+                    return RemoveModelReply(
+                        embeddings: UInt64(try models.remove(name: request.name)))
                 }
-                return RemoveModelReply(embeddings: UInt64(try models.remove(name: request.name)))
             }
         }
         handlers.unary(Methods.embed) { request, context in

@@ -35,6 +35,7 @@ public enum DaemonError: Error, CustomStringConvertible, StatusConvertible {
     case badDataset(path: String, reason: String)
     /// A dataset, model or run ("dataset pets") that a queued or running job still uses.
     case inUse(what: String, job: String)
+    /// No finetuning run has this name.
     case unknownRun(name: String, known: [String])
     /// Neither a dataset nor a retrieval task has this name.
     case unknownAnchors(name: String)

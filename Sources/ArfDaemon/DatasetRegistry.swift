@@ -1,10 +1,10 @@
 // The registry of datasets: name -> role, format, classes and a snapshot of the items, kept in
 // the store so that item numbers stay stable across restarts and changes on disk. Adding
 // reads the whole folder or list first and stores it in one transaction, so a bad dataset
-// stores nothing. Removing drops the items with every embedding, caption and retrieval index
-// made of them; adding with `replace` does the same and stores the new snapshot in the same
-// transaction. Read-only views (the form plugins get) are built from the store on first use
-// and cached.
+// stores nothing. Removing drops the items with every embedding, caption, evaluation result
+// and retrieval index made of them; adding with `replace` does the same and stores the new
+// snapshot in the same transaction. Read-only views (the form plugins get) are built from
+// the store on first use and cached.
 //
 // Left out: keeping the embeddings of unchanged items when a dataset is replaced (item numbers
 // move, and a file may change under the same path); a replaced dataset is embedded again.
@@ -168,11 +168,11 @@ final class DatasetRegistry: @unchecked Sendable {
             }
             return dropped
         }
-        if dropped != nil { try dropIndexes(name, models: models) }
         lock.withLock {
             records[name] = record
             views[name] = nil
         }
+        if dropped != nil { dropIndexes(name, models: models) }
         log.info(
             dropped == nil ? "dataset registered" : "dataset replaced", ("name", name),
             ("role", record.role), ("format", format), ("items", record.itemCount),
@@ -186,22 +186,30 @@ final class DatasetRegistry: @unchecked Sendable {
     /// A read-only view of the dataset with every item, as plugins see it.
     func view(named name: String) throws -> DatasetView {
         if let view = lock.withLock({ views[name] }) { return view }
-        let record = try record(named: name)
-        let itemsTable = itemsTable
-        let root = record.root
-        let items = try store.read { txn in
-            try txn.scan(itemsTable, prefix: Key(name)).enumerated().map { index, entry in
+        _ = try record(named: name)
+        let (table, itemsTable) = (table, itemsTable)
+        // The record and its items come from one read, so a replacement committed meanwhile
+        // is seen whole or not at all.
+        let (record, items) = try store.read { txn -> (DatasetRecord?, [DatasetItem]) in
+            guard let record = try txn.json(DatasetRecord.self, in: table, at: Key(name)) else {
+                return (nil, [])
+            }
+            let items = try txn.scan(itemsTable, prefix: Key(name)).enumerated().map {
+                index, entry in
                 let item = try JSONDecoder().decode(DatasetItemRecord.self, from: entry.value)
                 return DatasetItem(
                     index: index, path: item.path,
-                    absolutePath: Self.absolute(item.path, root: root), label: item.label,
+                    absolutePath: Self.absolute(item.path, root: record.root), label: item.label,
                     caption: item.caption)
             }
+            return (record, items)
         }
+        guard let record else { throw DaemonError.unknownDataset(name: name, known: names()) }
         let view = DatasetView(
-            name: name, role: record.role, format: record.format, root: root,
+            name: name, role: record.role, format: record.format, root: record.root,
             classes: record.classes, items: items)
-        lock.withLock { if records[name] != nil { views[name] = view } }
+        // Kept only while the registry still holds this very record.
+        lock.withLock { if records[name] == record { views[name] = view } }
         return view
     }
 
@@ -213,34 +221,40 @@ final class DatasetRegistry: @unchecked Sendable {
         let reply = try store.write { txn in
             try deleteStored(name, models: models, tables: tables, in: txn)
         }
-        try dropIndexes(name, models: models)
         lock.withLock {
             records[name] = nil
             views[name] = nil
         }
+        dropIndexes(name, models: models)
         log.info(
             "dataset removed", ("name", name), ("items", reply.items),
             ("embeddings", reply.embeddings), ("captions", reply.captions))
         return reply
     }
 
-    /// The tables besides its own that hold what is stored for a dataset; opened before a
-    /// write transaction, since opening a table takes one of its own.
-    private func storedTables() throws -> (embeddings: Table, captionSets: Table, captions: Table) {
-        (
-            try store.table(StoreLayout.embeddings), try store.table(StoreLayout.captionSets),
-            try store.table(StoreLayout.captions)
-        )
+    /// The tables besides its own that hold what is stored for a dataset.
+    private struct StoredTables {
+        var embeddings, captionSets, captions, evalResults: Table
     }
 
-    /// Deletes the dataset's record, items, embeddings under `models`, caption sets and
-    /// captions inside `txn`; returns how many of each went.
+    /// Opens the tables of `StoredTables`; before a write transaction, since opening a table
+    /// takes one of its own.
+    private func storedTables() throws -> StoredTables {
+        StoredTables(
+            embeddings: try store.table(StoreLayout.embeddings),
+            captionSets: try store.table(StoreLayout.captionSets),
+            captions: try store.table(StoreLayout.captions),
+            evalResults: try store.table(StoreLayout.evalResults))
+    }
+
+    /// Deletes the dataset's record, items, embeddings under `models`, caption sets, captions
+    /// and evaluation results inside `txn`; returns how many of some of them went.
     private func deleteStored(
-        _ name: String, models: [String],
-        tables: (embeddings: Table, captionSets: Table, captions: Table),
-        in txn: WriteTransaction
+        _ name: String, models: [String], tables: StoredTables, in txn: WriteTransaction
     ) throws -> RemoveDatasetReply {
-        let (embeddings, captionSets, captions) = tables
+        let (embeddings, captionSets, captions) = (
+            tables.embeddings, tables.captionSets, tables.captions
+        )
         try txn.delete(in: table, at: Key(name))
         let items = try txn.deleteAll(in: itemsTable, prefix: Key(name))
         var vectors = 0
@@ -254,15 +268,29 @@ final class DatasetRegistry: @unchecked Sendable {
         }
         try txn.deleteAll(in: captionSets, prefix: Key(name))
         let captioned = try txn.deleteAll(in: captions, prefix: Key(name))
+        // Results are keyed by subject first; a result of an old snapshot must not be reused.
+        let results = try txn.scan(tables.evalResults).filter {
+            $0.key.strings?.dropFirst().first == name
+        }
+        for entry in results { try txn.delete(in: tables.evalResults, at: entry.key) }
         return RemoveDatasetReply(
             items: UInt64(items), embeddings: UInt64(vectors), captions: UInt64(captioned))
     }
 
-    /// Drops the retrieval indexes built over the dataset (in ArfRetrieval's index table).
-    private func dropIndexes(_ name: String, models: [String]) throws {
+    /// Drops the retrieval indexes built over the dataset (in ArfRetrieval's index table). A
+    /// failure is logged, not thrown: the dataset is already gone or replaced, and an index
+    /// left behind is never used, since its note of the rows it was built from no longer
+    /// matches.
+    private func dropIndexes(_ name: String, models: [String]) {
         for model in models {
-            try IVFIndex.remove(
-                from: store, name: PluginStoreLayout.ivfIndexName(model: model, pool: name))
+            do {
+                try IVFIndex.remove(
+                    from: store, name: PluginStoreLayout.ivfIndexName(model: model, pool: name))
+            } catch {
+                log.warning(
+                    "retrieval index not dropped", ("dataset", name), ("model", model),
+                    ("reason", "\(error)"))
+            }
         }
     }
 

@@ -39,11 +39,16 @@ final class DatasetService: @unchecked Sendable {
     func register(_ handlers: inout WireHandlers, jobs: JobManager) {
         handlers.unary(Methods.addDataset) { [self] request, _ in
             try mappingErrors {
-                if request.replace, let job = Self.job(using: request.name, in: jobs.list()) {
-                    throw DaemonError.inUse(what: "dataset \(request.name)", job: job)
+                guard request.replace else {
+                    return AddDatasetReply(dataset: try datasets.add(request))
                 }
-                return AddDatasetReply(
-                    dataset: try datasets.add(request, models: models.names))
+                return try jobs.withoutSubmissions {
+                    if let job = Self.job(using: request.name, in: jobs.list()) {
+                        throw DaemonError.inUse(what: "dataset \(request.name)", job: job)
+                    }
+                    return AddDatasetReply(
+                        dataset: try datasets.add(request, models: models.names))
+                }
             }
         }
         handlers.unary(Methods.listDatasets) { [self] _, _ in
@@ -55,10 +60,12 @@ final class DatasetService: @unchecked Sendable {
         handlers.unary(Methods.removeDataset) { [self] request, _ in
             try mappingErrors {
                 _ = try datasets.record(named: request.name)
-                if let job = Self.job(using: request.name, in: jobs.list()) {
-                    throw DaemonError.inUse(what: "dataset \(request.name)", job: job)
+                return try jobs.withoutSubmissions {
+                    if let job = Self.job(using: request.name, in: jobs.list()) {
+                        throw DaemonError.inUse(what: "dataset \(request.name)", job: job)
+                    }
+                    return try datasets.remove(request.name, models: models.names)
                 }
-                return try datasets.remove(request.name, models: models.names)
             }
         }
         handlers.unary(Methods.listDatasetEmbeddings) { [self] request, _ in

@@ -7,8 +7,9 @@
 //
 // Each stored embedding has a stamp beside it: the file's size and modification time when it
 // was read. Running the job again embeds files whose stamp changed, and drops the embeddings
-// of files that are gone; the rest is skipped. An embedding stored without a stamp is kept
-// and stamped with the file as it is now.
+// of files that are gone (that the system says do not exist: a folder that cannot be read
+// keeps its embeddings); the rest is skipped. An embedding stored without a stamp is kept and
+// stamped with the file as it is now, and one whose file no longer decodes is dropped.
 //
 // Parameters (JSON): "model", "folder" (absolute), optional "batch" (items per commit, 32)
 // and "max_rate" (images per second; 0, the default, means as fast as possible), which keeps
@@ -132,7 +133,11 @@ struct EmbedFolderJob: JobKind {
             try txn.visit(table, prefix: prefix) { key, _ in
                 var reader = key.reader()
                 _ = (reader.readString(), reader.readString())
-                if let item = reader.readString(), !present.contains(item) { gone.append(key) }
+                if let item = reader.readString(), !present.contains(item),
+                    Self.isGone((params.folder as NSString).appendingPathComponent(item))
+                {
+                    gone.append(key)
+                }
             }
             for key in gone {
                 try txn.delete(in: table, at: key)
@@ -180,14 +185,17 @@ struct EmbedFolderJob: JobKind {
             var rows: [[Float]] = []
             var rowKeys: [Key] = []
             var rowStamps: [Data?] = []
+            // A file that changed and no longer decodes loses the embedding of its old content.
+            var staleKeys: [Key] = []
             for (index, result) in zip(chunk, decoded) {
                 switch (result, keys[index]) {
                 case (.success(let row), .some(let key)):
                     rows.append(row)
                     rowKeys.append(key)
                     rowStamps.append(stamps[index])
-                case (.failure(let error), _):
+                case (.failure(let error), let key):
                     failed += 1
+                    if let key { staleKeys.append(key) }
                     let reason = "\(error)"
                     if failures.count < EmbedFolderResult.maxFailuresListed {
                         failures.append(.init(path: items[index], error: reason))
@@ -212,6 +220,10 @@ struct EmbedFolderJob: JobKind {
             try job.report(
                 step: step, total: total, rate: rate, etaSeconds: rate > 0 ? left / rate : 0
             ) { txn in
+                for key in staleKeys {
+                    try txn.delete(in: table, at: key)
+                    try txn.delete(in: stampTable, at: key)
+                }
                 for ((key, vector), stamp) in zip(zip(rowKeys, vectors), rowStamps) {
                     try txn.putVector(vector, in: table, at: key)
                     if let stamp {
@@ -277,7 +289,7 @@ struct EmbedFolderJob: JobKind {
     /// the file cannot be examined (the decode then reports why).
     static func stamp(of path: String) -> Data? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard (try? systemCall("stat", path) { stat(path, &info) }) != nil else { return nil }
         let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         var data = Data(count: 16)
         data.withUnsafeMutableBytes { raw in
@@ -285,6 +297,19 @@ struct EmbedFolderJob: JobKind {
             raw.storeBytes(of: nanoseconds.littleEndian, toByteOffset: 8, as: Int64.self)
         }
         return data
+    }
+
+    /// Whether the system says nothing is at `path` (not merely that it cannot be read).
+    static func isGone(_ path: String) -> Bool {
+        var info = stat()
+        do {
+            _ = try systemCall("stat", path) { stat(path, &info) }
+            return false
+        } catch let error as SystemError {
+            return error.errno == ENOENT || error.errno == ENOTDIR
+        } catch {
+            return false
+        }
     }
 
     /// Decodes and preprocesses the files on Dispatch's worker threads, one result per file.

@@ -24,6 +24,10 @@ public final class JobManager: @unchecked Sendable {
     private let models: ModelRegistry
     private let kinds: [String: JobKind]
 
+    /// Held while a job is admitted (checked, stored and queued), and by `withoutSubmissions`,
+    /// so that a removal that first checks no job uses what it removes cannot race a new job.
+    private let admission = NSLock()
+
     /// Guards everything below; waited on by the worker and by watchers.
     private let condition = NSCondition()
     private var records: [UInt64: JobRecord] = [:]
@@ -111,6 +115,8 @@ public final class JobManager: @unchecked Sendable {
 
     /// Checks the parameters, stores the job and queues it.
     func submit(kind name: String, paramsJSON: String) throws -> JobInfo {
+        admission.lock()
+        defer { admission.unlock() }
         guard let kind = kinds[name] else {
             throw DaemonError.unknownJobKind(kind: name, known: kindNames)
         }
@@ -136,6 +142,14 @@ public final class JobManager: @unchecked Sendable {
         }
         log.info("job queued", ("job", record.id), ("kind", name), ("params", params))
         return record.info
+    }
+
+    /// Runs `body` while no job is being submitted: a check of the jobs' parameters made in
+    /// `body` stays true until it returns.
+    func withoutSubmissions<T>(_ body: () throws -> T) rethrows -> T {
+        admission.lock()
+        defer { admission.unlock() }
+        return try body()
     }
 
     /// Every job, oldest first.

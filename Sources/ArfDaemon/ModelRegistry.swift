@@ -132,15 +132,11 @@ public final class ModelRegistry: @unchecked Sendable {
             try txn.deleteAll(in: stamps, prefix: Key(name))
             return try txn.deleteAll(in: embeddings, prefix: Key(name))
         }
-        if dropStale {
-            try IVFIndex.removeAll(
-                from: store,
-                namesStartingWith: PluginStoreLayout.ivfIndexName(model: name, pool: ""))
-        }
         lock.withLock {
             records[name] = record
             pipelines[name] = pipeline
         }
+        if dropStale { dropIndexes(of: name) }
         let seconds = Date().timeIntervalSince(start)
         log.info(
             "model registered", ("name", name), ("path", folder), ("replaced", previous != nil),
@@ -163,14 +159,26 @@ public final class ModelRegistry: @unchecked Sendable {
             try txn.deleteAll(in: stamps, prefix: Key(name))
             return try txn.deleteAll(in: embeddings, prefix: Key(name))
         }
-        try IVFIndex.removeAll(
-            from: store, namesStartingWith: PluginStoreLayout.ivfIndexName(model: name, pool: ""))
         lock.withLock {
             records[name] = nil
             pipelines[name] = nil
         }
+        dropIndexes(of: name)
         log.info("model removed", ("name", name), ("dropped_embeddings", dropped))
         return dropped
+    }
+
+    /// Drops the retrieval indexes built under the model. A failure is logged, not thrown: the
+    /// model is already replaced or gone, and an index left behind is never used, since its
+    /// note of the rows it was built from no longer matches.
+    private func dropIndexes(of name: String) {
+        do {
+            try IVFIndex.removeAll(
+                from: store,
+                namesStartingWith: PluginStoreLayout.ivfIndexName(model: name, pool: ""))
+        } catch {
+            log.warning("retrieval indexes not dropped", ("model", name), ("reason", "\(error)"))
+        }
     }
 
     /// The pipeline of a registered model, loading it on first use.

@@ -32,7 +32,9 @@ final class TrainingService: @unchecked Sendable {
             try mappingErrors { ListRunsReply(runs: try context.runs().map(\.info)) }
         }
         handlers.unary(Methods.removeRun) { [self] request, _ in
-            try mappingErrors { try removeRun(request.name, jobs: jobs.list()) }
+            try mappingErrors {
+                try jobs.withoutSubmissions { try removeRun(request.name, jobs: jobs.list()) }
+            }
         }
         handlers.unary(Methods.listResults) { [self] request, _ in
             try mappingErrors {
@@ -70,13 +72,17 @@ final class TrainingService: @unchecked Sendable {
         let runs = try store.table(StoreLayout.runs)
         let results = try store.table(StoreLayout.evalResults)
         let curves = try store.table(StoreLayout.wiseCurves)
-        let subjects = Set(models + [name])
         let removedResults = try store.write { txn -> Int in
+            // The run's model, the models registered from its folders, and its WiSE-FT points
+            // (named by its curve: run names may hold '+', so no name pattern would do).
+            var subjects = Set(models + [name])
+            if let curve = try txn.json(WiseRecord.self, in: curves, at: Key(name)) {
+                subjects.formUnion(curve.points.map(\.subject))
+            }
             try txn.delete(in: runs, at: Key(name))
             try txn.delete(in: curves, at: Key(name))
             let stale = try txn.scan(results).filter { entry in
-                guard let subject = entry.key.strings?.first else { return false }
-                return subjects.contains(subject) || subject.hasPrefix(name + "+wise")
+                entry.key.strings?.first.map(subjects.contains) ?? false
             }
             for entry in stale { try txn.delete(in: results, at: entry.key) }
             return stale.count

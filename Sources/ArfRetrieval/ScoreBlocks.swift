@@ -34,8 +34,8 @@ struct BlockShape {
 ///
 /// The setting is process-wide, so `body` runs as one pass of `Compute.serialized`: no model
 /// pass enters OpenBLAS while the count is changed or while the search's own workers call
-/// it. The cost is that inference waits while a search runs: about 9 s for an exact search
-/// of 1,000 queries over a million rows, under a second for the same through IVF.
+/// it. The cost is that inference waits while a search runs: about 6 s for an exact search
+/// of 1,000 queries over a million rows on 2 cores, a fraction of a second through IVF.
 func withBLASThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
     try Compute.serialized {
         Compute.setBLASThreads(count)

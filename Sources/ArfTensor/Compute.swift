@@ -42,7 +42,8 @@ public enum Compute {
     private static let passLock = NSRecursiveLock()
 
     /// Runs `body` while no other thread runs a pass through `serialized`. Model passes, the
-    /// classifier-head products and retrieval's searches take this lock so that OpenBLAS is
+    /// classifier-head products, the caption bank's scores and retrieval's searches (every
+    /// matrix product outside the benchmark) take this lock so that OpenBLAS is
     /// only ever entered by one pass (and the workers that pass starts itself), and so that a
     /// pass that changes OpenBLAS's thread count changes it for itself alone. Concurrent
     /// callers of one OpenBLAS from unrelated threads have given wrong products under load,

@@ -41,8 +41,18 @@ struct ClassEmbeddingCacheTests {
         #expect(computed == 3)
         #expect(try ask(["cat", "dog"], first) == fresh && computed == 4)
 
+        // Using the older of the two kept entries makes the other the one to go, although it
+        // came in later: least recently used, not first in.
+        _ = try ask(["cat", "dog"], first, templates: ["a photo of a {}."])
+        _ = try ask(["eel"], first)
+        #expect(computed == 5)
+        _ = try ask(["cat", "dog"], first, templates: ["a photo of a {}."])
+        #expect(computed == 5, "kept: it was used just before the new entry came")
+        _ = try ask(["cat", "dog"], first)
+        #expect(computed == 6, "dropped: the least recently used when the new entry came")
+
         // The same name served by another pipeline computes again.
         _ = try ask(["cat", "dog"], second)
-        #expect(computed == 5)
+        #expect(computed == 7)
     }
 }

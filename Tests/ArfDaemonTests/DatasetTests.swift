@@ -207,6 +207,9 @@ struct DatasetTests {
         let root = try classFolder(daemon.folder, classes: [("cat", 2), ("dog", 2)])
         #expect(daemon.arf("data", "add", "pets", root, "--role", "finetune").code == 0)
         #expect(daemon.arf("data", "embed", "pets", "--model", "tiny").code == 0)
+        let evaluated = daemon.arf("eval", "--model", "tiny", "--data", "pets")
+        #expect(evaluated.code == 0, "\(evaluated)")
+        #expect(try jsonArray(daemon.arf("results", "--json")).count == 1)
 
         _ = try classFolder(daemon.folder, classes: [("cat", 3), ("dog", 2), ("eel", 1)])
         let taken = daemon.arf("data", "add", "pets", root, "--role", "finetune")
@@ -219,6 +222,9 @@ struct DatasetTests {
         #expect(shown["class_counts"] as? [Int] == [3, 2, 1], "\(shown)")
         #expect((shown["embeddings"] as? [Any])?.isEmpty == true, "old embeddings are dropped")
         #expect(daemon.log.contains("dataset replaced name=pets"), "\(daemon.log)")
+        #expect(
+            try jsonArray(daemon.arf("results", "--json")).isEmpty,
+            "results of the old snapshot are not reused")
 
         // A bad replacement changes nothing.
         let missing = daemon.arf(

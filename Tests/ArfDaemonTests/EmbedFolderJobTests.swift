@@ -106,6 +106,16 @@ struct EmbedFolderJobTests {
         let third = try FolderResult(
             try watchJob(client, try submitEmbedFolder(client, folder: folder)).resultJSON)
         #expect(third.embedded == 0 && third.skipped == 12 && third.changed == 0)
+
+        // A file that changes into something unreadable loses its old embedding.
+        try Data("not a picture any more".utf8).write(
+            to: URL(fileURLWithPath: folder + "/img5.png"))
+        let fourth = try FolderResult(
+            try watchJob(client, try submitEmbedFolder(client, folder: folder)).resultJSON)
+        #expect(fourth.changed == 1 && fourth.failed == 1 && fourth.embedded == 0, "\(fourth)")
+        let after = try client.call(
+            Methods.listStored, ListStoredRequest(model: "tiny", folder: folder, limit: 100))
+        #expect(after.total == 11 && !after.embeddings.contains { $0.input == "img5.png" })
     }
 
     @Test("cancel stops a running job at its next step and drops a queued one at once")

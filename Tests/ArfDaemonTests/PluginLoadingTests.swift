@@ -36,11 +36,15 @@ struct PluginLoadingTests {
         return scratch + "/debug/libArfExamplePlugins.so"
     }
 
-    /// The example library, built once per test process; the build folder is kept between
-    /// runs (one folder, rebuilt incrementally) rather than left behind once per run.
+    /// The example library, built once per test process. The build folder is kept between
+    /// runs (rebuilt incrementally, one per checkout and user) rather than left behind once
+    /// per run; SwiftPM's own lock on it keeps two simultaneous runs apart.
     static let examplePlugin = Result {
-        try buildExamplePlugin(
-            scratch: FileManager.default.temporaryDirectory.path + "/arf-example-plugin-build")
+        var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in root.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return try buildExamplePlugin(
+            scratch: FileManager.default.temporaryDirectory.path
+                + "/arf-example-plugin-\(getuid())-\(String(digest, radix: 16))")
     }
 
     /// A folder inside `daemon`'s holding a copy of the example library.
@@ -145,7 +149,11 @@ struct PluginLoadingTests {
         // order 0.1, so 2e-3 absolute is a tight bound that a wrong sign or factor exceeds.
         let h: Float = 1e-3
         var worst: Float = 0
-        for (which, gradient) in [analytic.imageGradient, analytic.textGradient].enumerated() {
+        let gradients = [
+            try #require(analytic.imageGradient), try #require(analytic.textGradient),
+        ]
+        for (which, gradient) in gradients.enumerated() {
+            try #require(gradient.count == features[which].count)
             for k in features[which].indices {
                 let kept = features[which][k]
                 features[which][k] = kept + h
@@ -153,7 +161,9 @@ struct PluginLoadingTests {
                 features[which][k] = kept - h
                 let down = try loss().value
                 features[which][k] = kept
-                worst = max(worst, abs((up - down) / (2 * h) - (gradient?[k] ?? .nan)))
+                // max() would pass a NaN over, so a NaN counts as the worst difference.
+                let difference = abs((up - down) / (2 * h) - gradient[k])
+                worst = difference.isNaN ? .infinity : max(worst, difference)
             }
         }
         #expect(worst < 2e-3, "largest gradient difference \(worst)")

@@ -92,7 +92,8 @@ struct  Arf__V1__AddDatasetRequest
   char *separator;
   /*
    * When a dataset of this name exists, read the path again and put the new snapshot in its
-   * place, dropping what was stored for the old one (embeddings, captions, indexes).
+   * place, dropping what was stored for the old one (embeddings, captions, evaluation
+   * results, indexes).
    */
   protobuf_c_boolean replace;
 };

@@ -1,12 +1,13 @@
 // Submitting and following jobs, for every command that runs one: the bar shows progress with
 // rate and ETA and, for training, the latest loss and learning rate; JSON events carry them;
-// the final event is handed back so a command (or the demo) can read the job's result. Also the conversion of
-// parsed JSON (a config file, a job result) into the client's ordered JSON values.
+// the final event is handed back so a command (or the demo) can read the job's result. Also
+// the conversion of parsed JSON (a config file, a job result) into the client's ordered JSON
+// values.
 import ArfSupport
 import ArfWire
 import Foundation
 
-enum TrainingJobs {
+enum JobProgress {
     /// Submits a job; unless `detach`, follows it to its end and returns its final event.
     static func submit(
         kind: String, params: JSON, title: String, unit: String, what: String, detach: Bool,
