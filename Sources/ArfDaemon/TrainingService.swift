@@ -72,17 +72,28 @@ final class TrainingService: @unchecked Sendable {
         let runs = try store.table(StoreLayout.runs)
         let results = try store.table(StoreLayout.evalResults)
         let curves = try store.table(StoreLayout.wiseCurves)
+        // Names that belong to something else, for the WiSE-FT point pattern below.
+        let others = Set(try context.runs().map(\.name) + context.models.names)
+            .subtracting(models + [name])
         let removedResults = try store.write { txn -> Int in
-            // The run's model, the models registered from its folders, and its WiSE-FT points
-            // (named by its curve: run names may hold '+', so no name pattern would do).
+            // The run's model, the models registered from its folders, the points of its
+            // stored curve, and points of earlier curves, named "<run>+wise<α>" (WiseJob) but
+            // never the name of another run or model: run names may hold '+'.
             var subjects = Set(models + [name])
             if let curve = try txn.json(WiseRecord.self, in: curves, at: Key(name)) {
                 subjects.formUnion(curve.points.map(\.subject))
             }
+            func isPoint(_ subject: String) -> Bool {
+                guard subject.hasPrefix(name + "+wise"), !others.contains(subject) else {
+                    return false
+                }
+                return Double(subject.dropFirst(name.count + 5)) != nil
+            }
             try txn.delete(in: runs, at: Key(name))
             try txn.delete(in: curves, at: Key(name))
             let stale = try txn.scan(results).filter { entry in
-                entry.key.strings?.first.map(subjects.contains) ?? false
+                guard let subject = entry.key.strings?.first else { return false }
+                return subjects.contains(subject) || isPoint(subject)
             }
             for entry in stale { try txn.delete(in: results, at: entry.key) }
             return stale.count

@@ -146,7 +146,13 @@ struct TrainingJobTests {
         #expect(html.contains("<svg") && html.contains("<td>ft</td>"))
         #expect(html.contains("sketch") && !html.contains("<script"))
 
-        // Removing the run takes its models, results, curve and files, and nothing else.
+        // A second curve with another weight replaces the stored one.
+        let again = daemon.arf(
+            "wise", "--zeroshot", "tiny", "--finetuned", "ft-1", "--alpha", "0.25", "--data", "id")
+        #expect(again.code == 0, "\(again)")
+
+        // Removing the run takes its models, results (of both curves), curve and files, and
+        // nothing else.
         func modelNames() throws -> [String] {
             try jsonArray(daemon.arf("model", "list", "--json")).compactMap {
                 $0["name"] as? String
@@ -158,8 +164,9 @@ struct TrainingJobTests {
         let gone = try jsonObject(removed)
         let goneModels = gone["models"] as? [String] ?? []
         #expect(goneModels.contains("ft-1"), "\(gone)")
-        // ft-1 on three sets, the two interpolated points on two each.
-        #expect(gone["results"] as? Int == 7, "\(gone)")
+        // ft-1 on three sets, the first curve's two interpolated points on two sets each, the
+        // second curve's one on one.
+        #expect(gone["results"] as? Int == 8, "\(gone)")
         #expect(gone["bytes"] as? Int ?? 0 > 100_000, "\(gone)")
         #expect(!FileManager.default.fileExists(atPath: daemon.data + "/runs/ft-1"))
         #expect(!FileManager.default.fileExists(atPath: daemon.data + "/wise/ft-1"))
@@ -167,8 +174,8 @@ struct TrainingJobTests {
         #expect(try modelNames().contains("tiny"))
         let results = try jsonArray(daemon.arf("results", "--json"))
         #expect(!results.contains { ($0["model"] as? String ?? "").hasPrefix("ft-1") })
-        let again = daemon.arf("runs", "rm", "ft-1")
-        #expect(again.code == 1 && again.error.contains("no finetuning run named ft-1"))
+        let twice = daemon.arf("runs", "rm", "ft-1")
+        #expect(twice.code == 1 && twice.error.contains("no finetuning run named ft-1"))
     }
 
     @Test("mistakes are one line with a hint, and usage mistakes exit with 2")
